@@ -1,0 +1,13 @@
+/* nodus — Erlang/OTP distribution for C. Include this one header. */
+#ifndef NODUS_H
+#define NODUS_H
+
+#include "nodus/error.h"
+#include "nodus/term.h"
+
+#define NODUS_VERSION_MAJOR 0
+#define NODUS_VERSION_MINOR 1
+#define NODUS_VERSION_PATCH 0
+#define NODUS_VERSION_STRING "0.1.0"
+
+#endif

@@ -1,0 +1,70 @@
+/* Runs a fuzz target over every file of a corpus directory (or the files
+ * named), so the seed corpus is a regression test in every build. */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int run_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    perror(path);
+    return 1;
+  }
+  uint8_t *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len == cap) {
+      cap = cap ? cap * 2 : 4096;
+      uint8_t *nb = realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return 1;
+      }
+      buf = nb;
+    }
+    size_t n = fread(buf + len, 1, cap - len, f);
+    if (n == 0) break;
+    len += n;
+  }
+  fclose(f);
+  LLVMFuzzerTestOneInput(buf, len);
+  free(buf);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int files = 0, failed = 0;
+  for (int i = 1; i < argc; i++) {
+    struct stat st;
+    if (stat(argv[i], &st) != 0) {
+      perror(argv[i]);
+      return 1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      failed += run_file(argv[i]);
+      files++;
+      continue;
+    }
+    DIR *d = opendir(argv[i]);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      if (e->d_name[0] == '.') continue;
+      char path[4096];
+      snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
+      failed += run_file(path);
+      files++;
+    }
+    if (d) closedir(d);
+  }
+  printf("replayed %d inputs\n", files);
+  if (files == 0) {
+    fprintf(stderr, "no corpus inputs found\n");
+    return 1;
+  }
+  return failed ? 1 : 0;
+}

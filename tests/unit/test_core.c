@@ -1,0 +1,2 @@
+#include "nodus.h"
+int main(void) { return 0; }
