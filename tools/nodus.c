@@ -1,3 +1,33 @@
+/* nodus: the command line. One subcommand family per cmd_*.c file. */
 #include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
 #include "nodus.h"
-int main(void) { puts(NODUS_VERSION_STRING); return 0; }
+
+static const char usage[] =
+    "usage: nodus COMMAND [ARGS...]\n"
+    "\n"
+    "commands:\n"
+    "  term encode|decode   Erlang terms <-> external term format bytes\n"
+    "\n"
+    "options: --help (on every command), --version\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return CLI_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    fputs(usage, stdout);
+    return CLI_OK;
+  }
+  if (!strcmp(cmd, "--version")) {
+    printf("nodus %s\n", NODUS_VERSION_STRING);
+    return CLI_OK;
+  }
+  if (!strcmp(cmd, "term")) return cmd_term(argc - 2, argv + 2);
+  fprintf(stderr, "nodus: unknown command '%s'\n%s", cmd, usage);
+  return CLI_USAGE;
+}
