@@ -3,6 +3,7 @@
 #define NODUS_H
 
 #include "nodus/error.h"
+#include "nodus/node.h"
 #include "nodus/term.h"
 
 #define NODUS_VERSION_MAJOR 0

@@ -17,5 +17,8 @@ bool cli_wants_help(int argc, char **argv);
 int cli_read_all(const char *path, unsigned char **out, size_t *len);
 
 int cmd_term(int argc, char **argv);
+int cmd_epmd(int argc, char **argv);
+int cmd_names(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
 
 #endif

@@ -10,6 +10,9 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  term encode|decode   Erlang terms <-> external term format bytes\n"
+    "  epmd                 run an Erlang port mapper daemon\n"
+    "  names [HOST]         list the nodes an epmd knows\n"
+    "  ping NODE            net_adm:ping: prints pong or pang\n"
     "\n"
     "options: --help (on every command), --version\n";
 
@@ -28,6 +31,9 @@ int main(int argc, char **argv) {
     return CLI_OK;
   }
   if (!strcmp(cmd, "term")) return cmd_term(argc - 2, argv + 2);
+  if (!strcmp(cmd, "epmd")) return cmd_epmd(argc - 2, argv + 2);
+  if (!strcmp(cmd, "names")) return cmd_names(argc - 2, argv + 2);
+  if (!strcmp(cmd, "ping")) return cmd_ping(argc - 2, argv + 2);
   fprintf(stderr, "nodus: unknown command '%s'\n%s", cmd, usage);
   return CLI_USAGE;
 }

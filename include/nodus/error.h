@@ -26,7 +26,17 @@ extern "C" {
   X(ERANGE, -14, "value out of range")                                       \
   X(EBADTYPE, -15, "term has the wrong type")                                \
   X(EDUPKEY, -16, "duplicate map key")                                       \
-  X(EIO, -17, "i/o error")
+  X(EIO, -17, "i/o error")                                                  \
+  X(ENOCONN, -18, "node not connected or unreachable")                      \
+  X(ETIMEDOUT, -19, "timed out")                                            \
+  X(ENOPROC, -20, "no such process")                                        \
+  X(EEXIST, -21, "already exists")                                          \
+  X(EBADNAME, -22, "invalid node name")                                     \
+  X(ESTATE, -23, "not allowed in this state")                               \
+  X(ECOOKIE, -24, "no cookie (give one or create ~/.erlang.cookie)")        \
+  X(ENET, -25, "network error")                                            \
+  X(EPROTO, -26, "peer broke the protocol")                                \
+  X(ENOTFOUND, -27, "name not registered")
 
 typedef enum nodus_errno {
 #define NODUS_ERRNO_ENUM(name, val, msg) NODUS_##name = (val),

@@ -233,8 +233,9 @@ int nodus_match(const nodus_term *t, const char *pattern, ...);
 
 /* Erlang term order: <0, 0, >0. 0 means == (so 1 and 1.0 compare equal). */
 int nodus_compare(const nodus_term *a, const nodus_term *b);
-/* Exact term order: like nodus_compare, but integers sort before floats of
- * the same value, so 0 means =:=. Used for map keys. */
+/* Exact term order, BEAM's map key order: like nodus_compare, but every
+ * integer sorts before every float whatever their values (also nested, so
+ * {2} < {1.0}), and 0 means =:=. Used for map keys. */
 int nodus_compare_exact(const nodus_term *a, const nodus_term *b);
 bool nodus_equal(const nodus_term *a, const nodus_term *b); /* =:= */
 /* A hash that agrees with nodus_equal. Not erlang:phash2. */

@@ -105,6 +105,10 @@ static void table_init(void) {
       "", "true", "false", "ok", "error", "undefined", "nonode@nohost"};
   nodus_atom a;
   pthread_mutex_lock(&lock);
+  if (grow_slots()) { /* every call will say ENOMEM */
+    pthread_mutex_unlock(&lock);
+    return;
+  }
   for (int i = 0; i < NODUS_ATOM_WELL_KNOWN_COUNT; i++)
     (void)insert_locked(well_known[i], strlen(well_known[i]), &a);
   pthread_mutex_unlock(&lock);
@@ -123,7 +127,7 @@ int nodus_atom_intern(const char *utf8, size_t len, nodus_atom *out) {
   int rc = check_text(utf8, len);
   if (rc) return rc;
   pthread_mutex_lock(&lock);
-  rc = insert_locked(utf8, len, out);
+  rc = slots ? insert_locked(utf8, len, out) : NODUS_ENOMEM;
   pthread_mutex_unlock(&lock);
   return rc;
 }
@@ -133,6 +137,10 @@ int nodus_atom_lookup(const char *utf8, size_t len, nodus_atom *out) {
   if (!utf8 && len) return NODUS_EINVAL;
   int rc = NODUS_ENOMATCH;
   pthread_mutex_lock(&lock);
+  if (!slots) {
+    pthread_mutex_unlock(&lock);
+    return NODUS_ENOMEM;
+  }
   size_t j = find_slot(utf8, len, hash_text(utf8, len));
   if (slots[j]) {
     *out = slots[j] - 1;

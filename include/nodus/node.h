@@ -1,0 +1,178 @@
+/* nodus — a node of an Erlang cluster, and its processes.
+ *
+ * A node owns one libuv event loop on one thread. Processes are
+ * run-to-completion message handlers on that loop: a handler never blocks.
+ * Sending is thread-safe (nodus_send from any thread); a thread that wants
+ * straight-line code opens a nodus_mailbox and blocks on it.
+ *
+ * Calls taking a `nodus_proc *self` must be made from that process's
+ * handler (on the loop thread). Calls taking a `nodus_node *` are
+ * thread-safe unless said otherwise.
+ */
+#ifndef NODUS_NODE_H
+#define NODUS_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nodus/term.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nodus_node nodus_node;
+typedef struct nodus_proc nodus_proc;
+typedef struct nodus_mailbox nodus_mailbox;
+
+/* ---- Logging ----------------------------------------------------------- */
+
+enum { NODUS_LOG_ERROR, NODUS_LOG_WARN, NODUS_LOG_INFO, NODUS_LOG_DEBUG };
+
+/* One line per event. The default hook prints WARN and worse to stderr
+ * (more with NODUS_LOG=info|debug in the environment). */
+typedef void (*nodus_log_fn)(void *arg, int level, const char *node,
+                             const char *component, const char *msg);
+
+/* ---- The node ---------------------------------------------------------- */
+
+enum nodus_epmd_mode {
+  NODUS_EPMD_AUTO = 0, /* use the epmd on epmd_port; start an embedded one
+                          there if none answers */
+  NODUS_EPMD_SYSTEM,   /* use the epmd on epmd_port; fail if none */
+  NODUS_EPMD_EMBEDDED, /* run our own epmd server on epmd_port */
+  NODUS_EPMD_NONE,     /* register nowhere; peers connect to host:port */
+};
+
+typedef struct nodus_node_opts {
+  const char *name;   /* "name@host" or "name" (short: this host's name) */
+  const char *cookie; /* NULL: read ~/.erlang.cookie as erl does */
+  const char *listen_address; /* default "0.0.0.0" */
+  int port;                   /* 0: any free port */
+  int epmd_mode;              /* enum nodus_epmd_mode */
+  int epmd_port;              /* 0: $ERL_EPMD_PORT or 4369 */
+  unsigned net_ticktime_ms;   /* 0: 60000, as BEAM */
+  bool hidden;                /* not in the peers' nodes() */
+  nodus_log_fn log;           /* NULL: the default hook */
+  void *log_arg;
+} nodus_node_opts;
+
+/* Creates a node: resolves the name, reads the cookie, listens, registers
+ * with epmd. The loop is not running yet. */
+int nodus_node_init(nodus_node **node, const nodus_node_opts *opts);
+/* Runs the loop on the calling thread until nodus_node_stop(). */
+int nodus_node_run(nodus_node *node);
+/* Runs the loop on a thread of its own. */
+int nodus_node_start(nodus_node *node);
+/* Asks the loop to stop (any thread); joins the thread nodus_node_start
+ * made when called from another thread. */
+void nodus_node_stop(nodus_node *node);
+/* Frees the node; stops it first if it runs. Not from a handler. */
+void nodus_node_close(nodus_node *node);
+
+nodus_atom nodus_node_name(const nodus_node *node);
+uint32_t nodus_node_creation(const nodus_node *node);
+int nodus_node_port(const nodus_node *node); /* listen port */
+/* Connected node names as a list of atoms (owned by the caller). */
+int nodus_node_list(nodus_node *node, nodus_term *out);
+/* Connects to a node if not connected; completes asynchronously. Thread
+ * safe. Use nodus_node_ping to wait for the outcome. */
+int nodus_node_connect(nodus_node *node, nodus_atom peer);
+/* net_adm:ping from C: 0 for pong, NODUS_ENOCONN for pang. Blocks the
+ * calling thread (not the loop thread) up to timeout_ms. */
+int nodus_node_ping(nodus_node *node, nodus_atom peer, int timeout_ms);
+
+/* ---- Processes --------------------------------------------------------- */
+
+/* A message handler. `msg` is borrowed for the call; nodus_copy() what you
+ * keep. Exit signals arrive as {'EXIT', From, Reason} when trapping exits,
+ * monitors as {'DOWN', Ref, process, Pid, Reason}. */
+typedef void (*nodus_handler)(nodus_proc *self, const nodus_term *msg);
+
+typedef struct nodus_proc_spec {
+  nodus_handler on_message;
+  /* Called once as the process ends, with the exit reason (borrowed). */
+  void (*on_exit)(nodus_proc *self, const nodus_term *reason);
+  void *state;               /* user data, nodus_proc_state() */
+  const char *register_name; /* optional local name */
+  bool trap_exit;
+} nodus_proc_spec;
+
+/* Spawns a process; *pid (if not NULL) gets its pid (owned). Thread-safe. */
+int nodus_spawn(nodus_node *node, const nodus_proc_spec *spec,
+                nodus_term *pid);
+/* The same, linked to self (spawn_link) when link is true. */
+int nodus_spawn_from(nodus_proc *self, const nodus_proc_spec *spec,
+                     bool link, nodus_term *pid);
+
+const nodus_term *nodus_self(const nodus_proc *self);
+nodus_node *nodus_proc_node(const nodus_proc *self);
+void *nodus_proc_state(const nodus_proc *self);
+void nodus_proc_set_state(nodus_proc *self, void *state);
+void nodus_trap_exit(nodus_proc *self, bool on);
+
+/* Sends msg (ownership taken, also on failure) to `to`: a pid, a locally
+ * registered name (atom), {Name, Node}, or an alias (reference). Sends to
+ * pids and names that don't exist are dropped, as in Erlang; sends to a
+ * node that is not connected connect to it first. Thread-safe. */
+int nodus_send(nodus_node *node, const nodus_term *to, nodus_term msg);
+/* The same from a process, so the peer sees the sender (SEND_SENDER). */
+int nodus_send_from(nodus_proc *self, const nodus_term *to, nodus_term msg);
+
+int nodus_register(nodus_node *node, const char *name, const nodus_term *pid);
+int nodus_unregister(nodus_node *node, const char *name);
+/* NODUS_ENOMATCH when no process has that name. */
+int nodus_whereis(nodus_node *node, const char *name, nodus_term *pid);
+
+int nodus_link(nodus_proc *self, const nodus_term *pid);
+int nodus_unlink(nodus_proc *self, const nodus_term *pid);
+/* Monitors a pid, a local name (atom) or {Name, Node}; *ref gets the
+ * monitor reference (owned). */
+int nodus_monitor(nodus_proc *self, const nodus_term *target, nodus_term *ref);
+int nodus_demonitor(nodus_proc *self, const nodus_term *ref);
+/* {nodeup, Node} / {nodedown, Node} messages for one node, or for every
+ * node when node is NODUS_ATOM_EMPTY (net_kernel:monitor_nodes). */
+int nodus_monitor_node(nodus_proc *self, nodus_atom node, bool on);
+
+/* Ends self after the current handler returns, with reason (borrowed). */
+void nodus_exit(nodus_proc *self, const nodus_term *reason);
+/* exit(Pid, Reason): an exit signal to another process (local or remote). */
+int nodus_exit_signal(nodus_proc *self, const nodus_term *pid,
+                      const nodus_term *reason);
+
+/* erlang:send_after: msg (taken) to `to` after ms; *tref (optional) gets a
+ * reference for nodus_cancel_timer. */
+int nodus_send_after(nodus_proc *self, unsigned ms, const nodus_term *to,
+                     nodus_term msg, nodus_term *tref);
+int nodus_cancel_timer(nodus_proc *self, const nodus_term *tref);
+/* A new unique reference of this node. Thread-safe. */
+int nodus_make_ref(nodus_node *node, nodus_term *ref);
+
+/* ---- Remote spawn ------------------------------------------------------ */
+
+/* A C function peers can spawn with erlang:spawn_request(Node, Mod, Fun,
+ * Args, Opts) or spawn/4: it fills spec for the new process from Args. */
+typedef int (*nodus_spawn_fn)(nodus_node *node, const nodus_term *args,
+                              nodus_proc_spec *spec);
+int nodus_register_spawn(nodus_node *node, const char *module,
+                         const char *function, nodus_spawn_fn fn);
+
+/* ---- Mailboxes for straight-line code on other threads ------------------ */
+
+/* A process whose messages queue up for a thread to receive. */
+int nodus_mailbox_open(nodus_node *node, nodus_mailbox **mb);
+const nodus_term *nodus_mailbox_pid(const nodus_mailbox *mb);
+/* Waits up to timeout_ms (-1: forever) for the next message; NODUS_ETIMEDOUT
+ * when none came. *msg is owned by the caller. */
+int nodus_mailbox_recv(nodus_mailbox *mb, nodus_term *msg, int timeout_ms);
+int nodus_mailbox_send(nodus_mailbox *mb, const nodus_term *to,
+                       nodus_term msg); /* with the mailbox as sender */
+int nodus_mailbox_monitor(nodus_mailbox *mb, const nodus_term *target,
+                          nodus_term *ref);
+int nodus_mailbox_link(nodus_mailbox *mb, const nodus_term *pid);
+void nodus_mailbox_close(nodus_mailbox *mb);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,148 @@
+/* Control messages: decode and shape checks, encode. */
+#include "dist/control.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int dist_ctl_has_payload(int op) {
+  switch (op) {
+    case CTL_SEND:
+    case CTL_REG_SEND:
+    case CTL_SEND_TT:
+    case CTL_REG_SEND_TT:
+    case CTL_SEND_SENDER:
+    case CTL_SEND_SENDER_TT:
+    case CTL_PAYLOAD_EXIT:
+    case CTL_PAYLOAD_EXIT_TT:
+    case CTL_PAYLOAD_EXIT2:
+    case CTL_PAYLOAD_EXIT2_TT:
+    case CTL_PAYLOAD_MONITOR_P_EXIT:
+    case CTL_SPAWN_REQUEST:
+    case CTL_SPAWN_REQUEST_TT:
+    case CTL_ALIAS_SEND:
+    case CTL_ALIAS_SEND_TT: return 1;
+    default: return 0;
+  }
+}
+
+/* Minimum arity of each op's control tuple (the _TT forms add a token). */
+static int min_arity(int op) {
+  switch (op) {
+    case CTL_LINK:
+    case CTL_UNLINK:
+    case CTL_NODE_LINK:
+    case CTL_GROUP_LEADER:
+    case CTL_SEND:
+    case CTL_SEND_SENDER:
+    case CTL_PAYLOAD_EXIT:
+    case CTL_PAYLOAD_EXIT2:
+    case CTL_ALIAS_SEND: return 3;
+    case CTL_EXIT:
+    case CTL_EXIT2:
+    case CTL_REG_SEND:
+    case CTL_SEND_TT:
+    case CTL_MONITOR_P:
+    case CTL_DEMONITOR_P:
+    case CTL_SEND_SENDER_TT:
+    case CTL_PAYLOAD_EXIT_TT:
+    case CTL_PAYLOAD_EXIT2_TT:
+    case CTL_PAYLOAD_MONITOR_P_EXIT:
+    case CTL_ALIAS_SEND_TT:
+    case CTL_UNLINK_ID:
+    case CTL_UNLINK_ID_ACK: return 4;
+    case CTL_EXIT_TT:
+    case CTL_REG_SEND_TT:
+    case CTL_EXIT2_TT:
+    case CTL_MONITOR_P_EXIT:
+    case CTL_SPAWN_REPLY: return 5;
+    case CTL_SPAWN_REQUEST:
+    case CTL_SPAWN_REPLY_TT: return 6;
+    case CTL_SPAWN_REQUEST_TT: return 7;
+    default: return -1;
+  }
+}
+
+/* Decodes control and payload from buf, where each term starts with 131
+ * except that the payload's version byte may be written over the last byte
+ * of the control term (see dist_ctl_decode_unversioned). */
+static int decode_parts(uint8_t *scratch, const uint8_t *buf, size_t len,
+                        const nodus_decode_opts *opts, dist_ctl_msg *msg) {
+  msg->op = 0;
+  msg->control = (nodus_term){0};
+  msg->payload = (nodus_term){0};
+  size_t used = 0;
+  int rc = nodus_etf_decode(buf, len, opts, &msg->control, &used);
+  if (rc) return rc;
+  const nodus_term *c = &msg->control;
+  if (c->type != NODUS_T_TUPLE || c->n < 1 ||
+      c->v.items[0].type != NODUS_T_INT) {
+    dist_ctl_free(msg);
+    return NODUS_EBADETF;
+  }
+  msg->op = (int)c->v.items[0].v.i;
+  int arity = min_arity(msg->op);
+  if (arity < 0) return NODUS_EUNSUPPORTED;
+  if (c->n < (uint32_t)arity) {
+    dist_ctl_free(msg);
+    return NODUS_EBADETF;
+  }
+  if (dist_ctl_has_payload(msg->op)) {
+    if (scratch) { /* unversioned: make room for the payload's 131 */
+      used--;
+      scratch[used] = NODUS_ETF_VERSION;
+    }
+    size_t used2 = 0;
+    rc = nodus_etf_decode(buf + used, len - used, opts, &msg->payload, &used2);
+    if (rc) {
+      dist_ctl_free(msg);
+      return rc;
+    }
+    used += used2;
+  }
+  if (used != len) {
+    dist_ctl_free(msg);
+    return NODUS_EBADETF;
+  }
+  return 0;
+}
+
+int dist_ctl_decode(const uint8_t *buf, size_t len,
+                    const nodus_decode_opts *opts, dist_ctl_msg *msg) {
+  return decode_parts(NULL, buf, len, opts, msg);
+}
+
+/* After a fragment header the terms carry no version byte. Decode from a
+ * copy that starts with one; the payload's goes over the control's last
+ * byte once that is consumed. Only big (fragmented) messages come here. */
+int dist_ctl_decode_unversioned(const uint8_t *buf, size_t len,
+                                const nodus_decode_opts *opts,
+                                dist_ctl_msg *msg) {
+  uint8_t *copy = malloc(len + 1);
+  if (!copy) return NODUS_ENOMEM;
+  copy[0] = NODUS_ETF_VERSION;
+  memcpy(copy + 1, buf, len);
+  int rc = decode_parts(copy, copy, len + 1, opts, msg);
+  free(copy);
+  return rc;
+}
+
+void dist_ctl_free(dist_ctl_msg *msg) {
+  nodus_term_free(&msg->control);
+  nodus_term_free(&msg->payload);
+}
+
+int dist_ctl_encode(const nodus_term *control, const nodus_term *payload,
+                    uint8_t **out, size_t *len) {
+  size_t a, b = 0;
+  int rc = nodus_etf_size(control, NULL, &a);
+  if (!rc && payload && payload->type != NODUS_T_NONE)
+    rc = nodus_etf_size(payload, NULL, &b);
+  if (rc) return rc;
+  uint8_t *buf = malloc(a + b);
+  if (!buf) return NODUS_ENOMEM;
+  nodus_etf_encode_into(control, NULL, buf);
+  if (b) nodus_etf_encode_into(payload, NULL, buf + a);
+  *out = buf;
+  *len = a + b;
+  return 0;
+}

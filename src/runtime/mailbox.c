@@ -1,0 +1,172 @@
+/* Mailboxes: processes whose messages queue up for a thread, so code on
+ * other threads can be written straight-line (receive ... after). The
+ * queue has its own lock; everything else goes through the loop. */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "runtime/node_internal.h"
+
+struct nodus_mailbox {
+  nodus_node *node;
+  nodus_proc *proc; /* loop thread only; NULL once the process ended */
+  nodus_term pid;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  msg_queue queue;
+  bool ended;
+};
+
+static void mailbox_msg(nodus_proc *self, const nodus_term *msg) {
+  nodus_mailbox *mb = self->mailbox;
+  msg_item *m = malloc(sizeof *m);
+  if (!m || nodus_copy(&m->msg, msg)) {
+    free(m);
+    rt_log(self->node, NODUS_LOG_ERROR, "mailbox", "out of memory: lost one");
+    return;
+  }
+  pthread_mutex_lock(&mb->lock);
+  msgq_push(&mb->queue, m);
+  pthread_cond_signal(&mb->cond);
+  pthread_mutex_unlock(&mb->lock);
+}
+
+void rt_mailbox_proc_exit(nodus_mailbox *mb) {
+  pthread_mutex_lock(&mb->lock);
+  mb->proc = NULL;
+  mb->ended = true;
+  pthread_cond_broadcast(&mb->cond);
+  pthread_mutex_unlock(&mb->lock);
+}
+
+struct open_call {
+  nodus_mailbox *mb;
+  int rc;
+};
+
+static void open_on_loop(nodus_node *node, void *arg) {
+  struct open_call *c = arg;
+  nodus_proc_spec spec = {.on_message = mailbox_msg};
+  nodus_proc *p;
+  c->rc = rt_spawn(node, &spec, &p);
+  if (c->rc) return;
+  p->mailbox = c->mb;
+  c->mb->proc = p;
+  c->rc = nodus_copy(&c->mb->pid, &p->pid);
+}
+
+int nodus_mailbox_open(nodus_node *node, nodus_mailbox **out) {
+  nodus_mailbox *mb = calloc(1, sizeof *mb);
+  if (!mb) return NODUS_ENOMEM;
+  mb->node = node;
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&mb->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  pthread_mutex_init(&mb->lock, NULL);
+  struct open_call c = {mb, NODUS_ESTATE};
+  rt_call_sync(node, open_on_loop, &c);
+  if (c.rc) {
+    nodus_mailbox_close(mb);
+    return c.rc;
+  }
+  *out = mb;
+  return 0;
+}
+
+const nodus_term *nodus_mailbox_pid(const nodus_mailbox *mb) { return &mb->pid; }
+
+int nodus_mailbox_recv(nodus_mailbox *mb, nodus_term *msg, int timeout_ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  if (timeout_ms > 0) {
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+  }
+  pthread_mutex_lock(&mb->lock);
+  while (!mb->queue.head) {
+    if (mb->ended || timeout_ms == 0) break;
+    if (timeout_ms < 0) {
+      pthread_cond_wait(&mb->cond, &mb->lock);
+    } else if (pthread_cond_timedwait(&mb->cond, &mb->lock, &until) ==
+               ETIMEDOUT) {
+      break;
+    }
+  }
+  msg_item *m = msgq_pop(&mb->queue);
+  bool ended = mb->ended;
+  pthread_mutex_unlock(&mb->lock);
+  if (!m) return ended ? NODUS_ENOPROC : NODUS_ETIMEDOUT;
+  *msg = m->msg;
+  free(m);
+  return 0;
+}
+
+struct mb_call {
+  nodus_mailbox *mb;
+  const nodus_term *target;
+  nodus_term msg, *ref;
+  int rc;
+};
+
+static void send_on_loop(nodus_node *node, void *arg) {
+  struct mb_call *c = arg;
+  c->rc = rt_send(node, c->mb->proc, c->target, c->msg);
+}
+
+int nodus_mailbox_send(nodus_mailbox *mb, const nodus_term *to,
+                       nodus_term msg) {
+  struct mb_call c = {mb, to, msg, NULL, NODUS_ESTATE};
+  rt_call_sync(mb->node, send_on_loop, &c);
+  if (c.rc == NODUS_ESTATE) nodus_term_free(&msg); /* the loop never ran it */
+  return c.rc;
+}
+
+static void monitor_on_loop(nodus_node *node, void *arg) {
+  struct mb_call *c = arg;
+  c->rc = c->mb->proc ? nodus_monitor(c->mb->proc, c->target, c->ref)
+                      : NODUS_ENOPROC;
+}
+
+int nodus_mailbox_monitor(nodus_mailbox *mb, const nodus_term *target,
+                          nodus_term *ref) {
+  struct mb_call c = {mb, target, {0}, ref, NODUS_ESTATE};
+  rt_call_sync(mb->node, monitor_on_loop, &c);
+  return c.rc;
+}
+
+static void link_on_loop(nodus_node *node, void *arg) {
+  struct mb_call *c = arg;
+  c->rc = c->mb->proc ? nodus_link(c->mb->proc, c->target) : NODUS_ENOPROC;
+}
+
+int nodus_mailbox_link(nodus_mailbox *mb, const nodus_term *pid) {
+  struct mb_call c = {mb, pid, {0}, NULL, NODUS_ESTATE};
+  rt_call_sync(mb->node, link_on_loop, &c);
+  return c.rc;
+}
+
+static void close_on_loop(nodus_node *node, void *arg) {
+  nodus_mailbox *mb = arg;
+  if (!mb->proc) return;
+  nodus_proc *p = mb->proc;
+  p->mailbox = NULL;
+  mb->proc = NULL;
+  nodus_term normal = rt_atom("normal");
+  rt_proc_exit(p, &normal);
+}
+
+void nodus_mailbox_close(nodus_mailbox *mb) {
+  if (!mb) return;
+  rt_call_sync(mb->node, close_on_loop, mb);
+  msgq_clear(&mb->queue);
+  nodus_term_free(&mb->pid);
+  pthread_mutex_destroy(&mb->lock);
+  pthread_cond_destroy(&mb->cond);
+  free(mb);
+}

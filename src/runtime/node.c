@@ -1,0 +1,404 @@
+/* The node: name, cookie, loop, thread, cross-thread calls, logging. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/node_internal.h"
+
+/* ---- small term helpers ------------------------------------------------ */
+
+nodus_term rt_atom(const char *s) {
+  nodus_term t;
+  if (nodus_mk_atom(&t, s)) t = nodus_atom_term(NODUS_ATOM_UNDEFINED);
+  return t;
+}
+
+nodus_term rt_tuple(size_t n, ...) {
+  nodus_term t;
+  int rc = nodus_mk_tuple(&t, n);
+  va_list ap;
+  va_start(ap, n);
+  for (size_t i = 0; i < n; i++) {
+    nodus_term e = va_arg(ap, nodus_term);
+    if (rc) nodus_term_free(&e);
+    else t.v.items[i] = e;
+  }
+  va_end(ap);
+  return rc ? (nodus_term){0} : t;
+}
+
+nodus_term rt_copy(const nodus_term *t) {
+  nodus_term c;
+  return nodus_copy(&c, t) ? (nodus_term){0} : c;
+}
+
+nodus_atom rt_node_of(const nodus_term *t) {
+  switch (t->type) {
+    case NODUS_T_PID:
+    case NODUS_T_PORT:
+    case NODUS_T_REF: return t->v.id->node;
+    default: return NODUS_ATOM_EMPTY;
+  }
+}
+
+bool rt_is_local_pid(const nodus_node *node, const nodus_term *pid) {
+  return pid->type == NODUS_T_PID && pid->v.id->node == node->name &&
+         pid->v.id->creation == node->creation;
+}
+
+bool rt_is_local_ref(const nodus_node *node, const nodus_term *ref) {
+  return ref->type == NODUS_T_REF && ref->v.id->node == node->name &&
+         ref->v.id->creation == node->creation;
+}
+
+/* ---- logging ----------------------------------------------------------- */
+
+static int log_threshold(void) {
+  static int level = -1;
+  if (level < 0) {
+    const char *e = getenv("NODUS_LOG");
+    level = NODUS_LOG_WARN;
+    if (e && !strcmp(e, "info")) level = NODUS_LOG_INFO;
+    if (e && !strcmp(e, "debug")) level = NODUS_LOG_DEBUG;
+    if (e && !strcmp(e, "error")) level = NODUS_LOG_ERROR;
+  }
+  return level;
+}
+
+static void default_log(void *arg, int level, const char *node,
+                        const char *component, const char *msg) {
+  static const char *const names[] = {"error", "warning", "info", "debug"};
+  if (level > log_threshold()) return;
+  fprintf(stderr, "nodus %s [%s] %s: %s\n", node,
+          names[level < 0 || level > 3 ? 0 : level], component, msg);
+}
+
+void rt_log(nodus_node *node, int level, const char *component,
+            const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  nodus_log_fn fn = node->opts.log ? node->opts.log : default_log;
+  fn(node->opts.log_arg, level, node->name_text, component, msg);
+}
+
+/* ---- cross-thread calls ------------------------------------------------ */
+
+bool rt_on_loop(const nodus_node *node) {
+  if (!node->running) return !node->has_thread;
+  return pthread_equal(pthread_self(), node->loop_thread);
+}
+
+static int post(nodus_node *node, rt_call *c) {
+  pthread_mutex_lock(&node->inbox_lock);
+  if (node->closing) {
+    pthread_mutex_unlock(&node->inbox_lock);
+    return NODUS_ESTATE;
+  }
+  c->next = NULL;
+  if (node->inbox_tail) node->inbox_tail->next = c;
+  else node->inbox_head = c;
+  node->inbox_tail = c;
+  pthread_mutex_unlock(&node->inbox_lock);
+  uv_async_send(&node->wakeup);
+  return 0;
+}
+
+void rt_call_sync(nodus_node *node, void (*fn)(nodus_node *, void *),
+                  void *arg) {
+  if (rt_on_loop(node)) {
+    fn(node, arg);
+    return;
+  }
+  rt_call c = {.fn = fn, .arg = arg, .sync = true};
+  if (post(node, &c)) return;
+  pthread_mutex_lock(&node->inbox_lock);
+  while (!c.done) pthread_cond_wait(&node->inbox_cond, &node->inbox_lock);
+  pthread_mutex_unlock(&node->inbox_lock);
+}
+
+int rt_call_async(nodus_node *node, void (*fn)(nodus_node *, void *),
+                  void *arg) {
+  rt_call *c = calloc(1, sizeof *c);
+  if (!c) return NODUS_ENOMEM;
+  c->fn = fn;
+  c->arg = arg;
+  int rc = post(node, c);
+  if (rc) free(c);
+  return rc;
+}
+
+static void shutdown_on_loop(nodus_node *node);
+
+static void on_wakeup(uv_async_t *h) {
+  nodus_node *node = h->data;
+  pthread_mutex_lock(&node->inbox_lock);
+  rt_call *c = node->inbox_head;
+  node->inbox_head = node->inbox_tail = NULL;
+  pthread_mutex_unlock(&node->inbox_lock);
+  while (c) {
+    rt_call *next = c->next;
+    c->fn(node, c->arg);
+    if (c->sync) {
+      pthread_mutex_lock(&node->inbox_lock);
+      c->done = true;
+      pthread_cond_broadcast(&node->inbox_cond);
+      pthread_mutex_unlock(&node->inbox_lock);
+    } else {
+      free(c);
+    }
+    c = next;
+  }
+  if (node->stopping) shutdown_on_loop(node);
+}
+
+/* ---- name, cookie, creation -------------------------------------------- */
+
+static int set_name(nodus_node *node, const char *name) {
+  if (!name || !*name) return NODUS_EBADNAME;
+  const char *at = strchr(name, '@');
+  size_t alive_len = at ? (size_t)(at - name) : strlen(name);
+  if (alive_len == 0 || alive_len >= sizeof node->alive) return NODUS_EBADNAME;
+  memcpy(node->alive, name, alive_len);
+  node->alive[alive_len] = 0;
+  if (at) {
+    if (!at[1] || strlen(at + 1) >= sizeof node->host || strchr(at + 1, '@'))
+      return NODUS_EBADNAME;
+    strcpy(node->host, at + 1);
+  } else {
+    /* A short name: this host's name up to the first dot, as -sname. */
+    if (gethostname(node->host, sizeof node->host - 1)) return NODUS_EBADNAME;
+    node->host[sizeof node->host - 1] = 0;
+    char *dot = strchr(node->host, '.');
+    if (dot) *dot = 0;
+  }
+  int n = snprintf(node->name_text, sizeof node->name_text, "%s@%s",
+                   node->alive, node->host);
+  if (n < 0 || (size_t)n >= sizeof node->name_text) return NODUS_EBADNAME;
+  return nodus_atom_intern(node->name_text, (size_t)n, &node->name);
+}
+
+/* Reads ~/.erlang.cookie, creating it as erl does when it is missing. */
+static int load_cookie(nodus_node *node) {
+  const char *home = getenv("HOME");
+  if (!home) return NODUS_ECOOKIE;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/.erlang.cookie", home);
+  FILE *f = fopen(path, "r");
+  if (!f && errno == ENOENT) {
+    uint8_t rnd[20];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) return NODUS_ECOOKIE;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0400);
+    if (fd < 0) return NODUS_ECOOKIE;
+    char cookie[21];
+    for (int i = 0; i < 20; i++) cookie[i] = (char)('A' + rnd[i] % 26);
+    cookie[20] = 0;
+    ssize_t w = write(fd, cookie, 20);
+    close(fd);
+    if (w != 20) return NODUS_ECOOKIE;
+    f = fopen(path, "r");
+  }
+  if (!f) return NODUS_ECOOKIE;
+  size_t n = fread(node->cookie, 1, sizeof node->cookie - 1, f);
+  fclose(f);
+  node->cookie[n] = 0;
+  while (n > 0 && (node->cookie[n - 1] == '\n' || node->cookie[n - 1] == '\r' ||
+                   node->cookie[n - 1] == ' '))
+    node->cookie[--n] = 0;
+  return n ? 0 : NODUS_ECOOKIE;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+
+int nodus_node_init(nodus_node **out, const nodus_node_opts *opts) {
+  if (!out || !opts) return NODUS_EINVAL;
+  nodus_node *node = calloc(1, sizeof *node);
+  if (!node) return NODUS_ENOMEM;
+  node->opts = *opts;
+  node->opts.name = NULL;
+  node->opts.cookie = NULL;
+  node->opts.listen_address = NULL;
+  if (!node->opts.net_ticktime_ms) node->opts.net_ticktime_ms = 60000;
+  if (!node->opts.epmd_port) {
+    const char *e = getenv("ERL_EPMD_PORT");
+    node->opts.epmd_port = e && atoi(e) > 0 ? atoi(e) : 4369;
+  }
+  int rc = set_name(node, opts->name);
+  if (rc) goto fail_free;
+  if (opts->cookie) {
+    if (strlen(opts->cookie) >= sizeof node->cookie) {
+      rc = NODUS_EINVAL;
+      goto fail_free;
+    }
+    strcpy(node->cookie, opts->cookie);
+  } else if ((rc = load_cookie(node))) {
+    goto fail_free;
+  }
+  node->dflags = NODUS_DFLAGS_DEFAULT;
+  if (opts->hidden) node->dflags &= ~DFLAG_PUBLISHED;
+  uint8_t rnd[8];
+  if (RAND_bytes(rnd, sizeof rnd) != 1) {
+    rc = NODUS_ENOMEM;
+    goto fail_free;
+  }
+  memcpy(&node->ref_counter, rnd, sizeof node->ref_counter);
+  node->ref_counter &= 0xFFFFFFFFull << 18; /* fresh low bits per node */
+  /* Until epmd gives one: a random creation, never 0 (OTP 23+). */
+  node->creation = (uint32_t)(rnd[0] | rnd[1] << 8 | rnd[2] << 16) | 4;
+  idmap_init(&node->procs);
+  idmap_init(&node->names);
+  idmap_init(&node->peers);
+  pthread_mutex_init(&node->inbox_lock, NULL);
+  pthread_mutex_init(&node->ref_lock, NULL);
+  pthread_cond_init(&node->inbox_cond, NULL);
+  if (uv_loop_init(&node->loop)) {
+    rc = NODUS_ENOMEM;
+    goto fail_free;
+  }
+  node->loop.data = node;
+  uv_async_init(&node->loop, &node->wakeup, on_wakeup);
+  node->wakeup.data = node;
+  uv_idle_init(&node->loop, &node->runner);
+  node->runner.data = node;
+
+  const char *addr = opts->listen_address ? opts->listen_address : "0.0.0.0";
+  if ((rc = rt_peers_listen_at(node, addr, opts->port))) goto fail_loop;
+  if ((rc = rt_epmd_start(node))) goto fail_loop;
+  if ((rc = rt_sysprocs_start(node))) goto fail_loop;
+  *out = node;
+  return 0;
+
+fail_loop:
+  node->stopping = true;
+  shutdown_on_loop(node);
+  uv_run(&node->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&node->loop);
+fail_free:
+  free(node->epmd_wait);
+  free(node);
+  return rc;
+}
+
+static void close_if_open(uv_handle_t *h) {
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* Ends every process and connection and closes the handles, so uv_run
+ * returns. */
+static void shutdown_on_loop(nodus_node *node) {
+  if (node->closing) return;
+  pthread_mutex_lock(&node->inbox_lock);
+  node->closing = true;
+  pthread_mutex_unlock(&node->inbox_lock);
+  rt_procs_close_all(node);
+  rt_peers_close_all(node);
+  rt_epmd_close(node);
+  close_if_open((uv_handle_t *)&node->runner);
+  close_if_open((uv_handle_t *)&node->wakeup);
+}
+
+int nodus_node_run(nodus_node *node) {
+  if (node->running && !node->has_thread) return NODUS_ESTATE;
+  node->loop_thread = pthread_self();
+  node->running = true;
+  uv_run(&node->loop, UV_RUN_DEFAULT);
+  node->running = false;
+  return 0;
+}
+
+static void *thread_main(void *arg) {
+  nodus_node_run(arg);
+  return NULL;
+}
+
+int nodus_node_start(nodus_node *node) {
+  if (node->running || node->has_thread) return NODUS_ESTATE;
+  node->has_thread = true;
+  node->running = true; /* before the thread: rt_on_loop must say no */
+  if (pthread_create(&node->thread, NULL, thread_main, node)) {
+    node->has_thread = false;
+    node->running = false;
+    return NODUS_ENOMEM;
+  }
+  node->loop_thread = node->thread;
+  return 0;
+}
+
+static void stop_on_loop(nodus_node *node, void *arg) {
+  node->stopping = true;
+}
+
+void nodus_node_stop(nodus_node *node) {
+  if (!node) return;
+  if (rt_on_loop(node)) {
+    node->stopping = true;
+    shutdown_on_loop(node);
+    return;
+  }
+  rt_call *c = calloc(1, sizeof *c);
+  if (c) {
+    c->fn = stop_on_loop;
+    if (post(node, c)) free(c);
+  }
+  if (node->has_thread) {
+    pthread_join(node->thread, NULL);
+    node->has_thread = false;
+    node->running = false;
+  }
+}
+
+void nodus_node_close(nodus_node *node) {
+  if (!node) return;
+  nodus_node_stop(node);
+  /* Not run, or stopped from the loop: finish closing the handles here. */
+  node->stopping = true;
+  shutdown_on_loop(node);
+  uv_run(&node->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&node->loop);
+  /* Calls that raced with the shutdown never ran: release their waiters. */
+  pthread_mutex_lock(&node->inbox_lock);
+  for (rt_call *c = node->inbox_head, *next; c; c = next) {
+    next = c->next;
+    if (c->sync) c->done = true;
+    else free(c); /* its arg leaks only if a sender raced the close */
+  }
+  node->inbox_head = node->inbox_tail = NULL;
+  pthread_cond_broadcast(&node->inbox_cond);
+  pthread_mutex_unlock(&node->inbox_lock);
+  idmap_free(&node->procs);
+  idmap_free(&node->names);
+  idmap_free(&node->peers);
+  while (node->spawns) {
+    rt_spawn_entry *s = node->spawns;
+    node->spawns = s->next;
+    free(s);
+  }
+  pthread_mutex_destroy(&node->inbox_lock);
+  pthread_mutex_destroy(&node->ref_lock);
+  pthread_cond_destroy(&node->inbox_cond);
+  free(node->epmd_wait);
+  free(node);
+}
+
+nodus_atom nodus_node_name(const nodus_node *node) { return node->name; }
+uint32_t nodus_node_creation(const nodus_node *node) { return node->creation; }
+int nodus_node_port(const nodus_node *node) { return node->port; }
+
+int nodus_make_ref(nodus_node *node, nodus_term *ref) {
+  pthread_mutex_lock(&node->ref_lock);
+  uint64_t n = ++node->ref_counter;
+  pthread_mutex_unlock(&node->ref_lock);
+  /* BEAM keeps 18 bits in the first word of a reference. */
+  uint32_t w[3] = {(uint32_t)(n & 0x3FFFF), (uint32_t)(n >> 18),
+                   (uint32_t)(n >> 50)};
+  return nodus_mk_ref(ref, node->name, node->creation, w, 3);
+}

@@ -1,0 +1,219 @@
+/* The runtime's shared structures: the node, processes, links, monitors.
+ * Everything here is touched on the loop thread only, except what the
+ * inbox lock guards. */
+#ifndef NODUS_RT_NODE_INTERNAL_H
+#define NODUS_RT_NODE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "dist/conn.h"
+#include "dist/dist_flags.h"
+#include "nodus/node.h"
+#include "runtime/idmap.h"
+
+typedef struct msg_item {
+  struct msg_item *next;
+  nodus_term msg;
+} msg_item;
+
+typedef struct msg_queue {
+  msg_item *head, *tail;
+  size_t len;
+} msg_queue;
+
+void msgq_push(msg_queue *q, msg_item *m);
+msg_item *msgq_pop(msg_queue *q);
+void msgq_clear(msg_queue *q);
+
+/* A link to another process. Links are symmetric; the unlink id is the
+ * OTP 26 protocol's (0 = active, else we sent UNLINK_ID(id) and wait for
+ * its ack, ignoring exit signals meanwhile). */
+typedef struct rt_link {
+  struct rt_link *next;
+  nodus_term pid;
+  uint64_t unlinking;
+} rt_link;
+
+/* A monitor, from the watcher's side (out) or the target's side (in). */
+typedef struct rt_monitor {
+  struct rt_monitor *next;
+  nodus_term ref;
+  nodus_term other;   /* out: the target pid or name; in: the watcher pid */
+  nodus_atom node;    /* node of `other` */
+  bool by_name;       /* out: target was a name ({Name, Node} in DOWN) */
+  nodus_atom name;    /* the name when by_name */
+} rt_monitor;
+
+typedef struct rt_node_watch {
+  struct rt_node_watch *next;
+  nodus_atom node; /* NODUS_ATOM_EMPTY = all nodes */
+} rt_node_watch;
+
+typedef struct rt_timer rt_timer;
+
+struct nodus_proc {
+  nodus_node *node;
+  uint32_t id;
+  nodus_term pid;
+  nodus_proc_spec spec;
+  msg_queue queue;
+  struct nodus_proc *run_next; /* in the node's run queue */
+  bool queued, running, exiting, dead;
+  nodus_term exit_reason;
+  rt_link *links;
+  rt_monitor *mons_out, *mons_in;
+  rt_node_watch *node_watches;
+  rt_timer *timers;
+  nodus_atom reg_name; /* NODUS_ATOM_EMPTY: none */
+  nodus_mailbox *mailbox; /* set for mailbox processes */
+};
+
+/* A peer node: its connection (if any) and what waits for it. */
+typedef struct rt_peer {
+  nodus_atom name;
+  struct nodus_node *node;
+  char host[256];
+  struct epmd_op *resolving; /* port please in flight */
+  dist_conn *conn;
+  bool up;
+  msg_queue pending; /* encoded messages waiting for the handshake: the
+                        bytes are in a binary term */
+  uint64_t next_unlink_id;
+} rt_peer;
+
+typedef struct rt_spawn_entry {
+  struct rt_spawn_entry *next;
+  nodus_atom module, function;
+  nodus_spawn_fn fn;
+} rt_spawn_entry;
+
+/* Work posted from other threads: run fn(node, arg) on the loop. */
+typedef struct rt_call {
+  struct rt_call *next;
+  void (*fn)(nodus_node *node, void *arg);
+  void *arg;
+  bool sync, done;
+} rt_call;
+
+struct nodus_node {
+  uv_loop_t loop;
+  nodus_atom name;
+  char name_text[256];
+  char alive[256]; /* the part before '@' */
+  char host[256];
+  char cookie[256];
+  uint32_t creation;
+  nodus_node_opts opts;
+  uint64_t dflags;
+
+  uv_tcp_t listener;
+  int port;
+  struct epmd_op *epmd_reg;
+  struct epmd_server *epmd_srv;
+  struct reg_wait *epmd_wait; /* freed at close */
+
+  idmap procs;    /* pid id -> nodus_proc */
+  idmap names;    /* atom -> nodus_proc */
+  idmap peers;    /* atom -> rt_peer */
+  uint32_t next_pid_id;
+  uint64_t ref_counter;
+  pthread_mutex_t ref_lock;
+  nodus_proc *run_head, *run_tail;
+  uv_idle_t runner;
+  rt_spawn_entry *spawns;
+  nodus_proc *sys; /* sender of REG_SEND/ALIAS_SEND made outside processes */
+
+  /* Cross-thread inbox. */
+  pthread_mutex_t inbox_lock;
+  pthread_cond_t inbox_cond;
+  rt_call *inbox_head, *inbox_tail;
+  uv_async_t wakeup;
+
+  pthread_t thread, loop_thread;
+  bool has_thread, running, stopping, closing;
+  unsigned logged_unknown; /* bitmask of unknown-traffic kinds logged */
+};
+
+/* node.c */
+bool rt_on_loop(const nodus_node *node);
+/* Runs fn on the loop thread: directly when already there, else posts it
+ * and waits for it to finish. */
+void rt_call_sync(nodus_node *node, void (*fn)(nodus_node *, void *),
+                  void *arg);
+/* Posts fn to the loop without waiting; fn owns arg. */
+int rt_call_async(nodus_node *node, void (*fn)(nodus_node *, void *),
+                  void *arg);
+void rt_log(nodus_node *node, int level, const char *component,
+            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+bool rt_is_local_pid(const nodus_node *node, const nodus_term *pid);
+bool rt_is_local_ref(const nodus_node *node, const nodus_term *ref);
+nodus_atom rt_node_of(const nodus_term *pid_or_ref);
+
+/* proc.c */
+nodus_proc *rt_proc_by_pid(nodus_node *node, const nodus_term *pid);
+nodus_proc *rt_proc_by_name(nodus_node *node, nodus_atom name);
+int rt_spawn(nodus_node *node, const nodus_proc_spec *spec, nodus_proc **out);
+/* Queues msg (taken) for p and schedules it. */
+void rt_deliver(nodus_proc *p, nodus_term msg);
+/* Ends p with reason (copied); handled now or when its handler returns. */
+void rt_proc_exit(nodus_proc *p, const nodus_term *reason);
+void rt_run_queue(nodus_node *node);
+void rt_procs_close_all(nodus_node *node);
+
+/* send.c: routing. `from` may be NULL (no sender). msg is taken. */
+int rt_send(nodus_node *node, nodus_proc *from, const nodus_term *to,
+            nodus_term msg);
+
+/* signal.c: links, monitors, exit signals. */
+void rt_exit_signal_local(nodus_proc *to, const nodus_term *from,
+                          const nodus_term *reason, bool from_link);
+void rt_link_add(nodus_proc *p, const nodus_term *pid);
+bool rt_link_remove(nodus_proc *p, const nodus_term *pid);
+rt_link *rt_link_find(nodus_proc *p, const nodus_term *pid);
+void rt_proc_signal_exit(nodus_proc *p); /* links + monitors on exit */
+void rt_down_message(nodus_proc *watcher, const nodus_term *ref,
+                     const nodus_term *what, const nodus_term *reason);
+void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up);
+void rt_node_up_signals(nodus_node *node, nodus_atom peer);
+rt_monitor *rt_monitor_take(rt_monitor **list, const nodus_term *ref);
+void rt_monitor_free(rt_monitor *m);
+
+/* dist glue (peer.c): connections and control messages. */
+rt_peer *rt_peer_get(nodus_node *node, nodus_atom name, bool connect);
+/* Sends a control tuple (taken) and optional payload (taken; NONE for
+ * none) to a node, connecting if needed. */
+int rt_peer_send(nodus_node *node, nodus_atom peer, nodus_term control,
+                 nodus_term payload);
+int rt_peers_listen_at(nodus_node *node, const char *addr, int port);
+void rt_peers_close_all(nodus_node *node);
+uint64_t rt_peer_flags(nodus_node *node, nodus_atom peer);
+
+/* node_epmd.c */
+int rt_epmd_start(nodus_node *node);
+void rt_epmd_close(nodus_node *node);
+
+/* inbound.c: a control message from a peer. */
+struct dist_ctl_msg;
+void rt_dispatch(nodus_node *node, rt_peer *peer, struct dist_ctl_msg *msg);
+
+/* timer.c */
+void rt_timers_cancel_all(nodus_proc *p);
+
+/* sysproc.c */
+int rt_sysprocs_start(nodus_node *node);
+bool rt_log_once(nodus_node *node, unsigned kind);
+/* gen:reply/2 to a call's From ({Pid, Tag}); reply is taken. */
+void rt_gen_reply(nodus_node *node, nodus_proc *self, const nodus_term *from,
+                  nodus_term reply);
+
+/* mailbox.c */
+void rt_mailbox_proc_exit(nodus_mailbox *mb);
+
+/* Small term helpers. */
+nodus_term rt_atom(const char *s);
+nodus_term rt_tuple(size_t n, ...); /* takes the terms */
+nodus_term rt_copy(const nodus_term *t);
+
+#endif

@@ -1,0 +1,110 @@
+/* Routing a message to a pid, a name, {Name, Node} or an alias. */
+#include <stdlib.h>
+
+#include "dist/control.h"
+#include "runtime/node_internal.h"
+
+static int send_remote_pid(nodus_node *node, nodus_proc *from,
+                           const nodus_term *to, nodus_term msg) {
+  nodus_atom peer = rt_node_of(to);
+  nodus_term ctl;
+  if (from && (rt_peer_flags(node, peer) & DFLAG_SEND_SENDER))
+    ctl = rt_tuple(3, nodus_int(CTL_SEND_SENDER), rt_copy(&from->pid),
+                   rt_copy(to));
+  else
+    ctl = rt_tuple(3, nodus_int(CTL_SEND), rt_atom(""), rt_copy(to));
+  return rt_peer_send(node, peer, ctl, msg);
+}
+
+static int send_to_name(nodus_node *node, nodus_proc *from, nodus_atom name,
+                        nodus_atom where, nodus_term msg) {
+  if (where == node->name) {
+    nodus_proc *p = rt_proc_by_name(node, name);
+    if (p) rt_deliver(p, msg);
+    else nodus_term_free(&msg); /* as erlang:send/2 to {Name, node()} */
+    return 0;
+  }
+  nodus_proc *sender = from ? from : node->sys;
+  nodus_term ctl = rt_tuple(4, nodus_int(CTL_REG_SEND), rt_copy(&sender->pid),
+                            rt_atom(""), nodus_atom_term(name));
+  return rt_peer_send(node, where, ctl, msg);
+}
+
+int rt_send(nodus_node *node, nodus_proc *from, const nodus_term *to,
+            nodus_term msg) {
+  switch (to->type) {
+    case NODUS_T_PID:
+      if (rt_is_local_pid(node, to)) {
+        nodus_proc *p = rt_proc_by_pid(node, to);
+        if (p) rt_deliver(p, msg);
+        else nodus_term_free(&msg);
+        return 0;
+      }
+      return send_remote_pid(node, from, to, msg);
+    case NODUS_T_ATOM: {
+      nodus_proc *p = rt_proc_by_name(node, to->v.atom);
+      if (!p) {
+        nodus_term_free(&msg);
+        return NODUS_ENOPROC; /* erlang:send/2 raises badarg here */
+      }
+      rt_deliver(p, msg);
+      return 0;
+    }
+    case NODUS_T_TUPLE:
+      if (to->n == 2 && to->v.items[0].type == NODUS_T_ATOM &&
+          to->v.items[1].type == NODUS_T_ATOM)
+        return send_to_name(node, from, to->v.items[0].v.atom,
+                            to->v.items[1].v.atom, msg);
+      break;
+    case NODUS_T_REF:
+      if (rt_is_local_ref(node, to)) { /* no local aliases yet */
+        nodus_term_free(&msg);
+        return 0;
+      } else {
+        nodus_proc *sender = from ? from : node->sys;
+        nodus_term ctl = rt_tuple(3, nodus_int(CTL_ALIAS_SEND),
+                                  rt_copy(&sender->pid), rt_copy(to));
+        return rt_peer_send(node, rt_node_of(to), ctl, msg);
+      }
+    default: break;
+  }
+  nodus_term_free(&msg);
+  return NODUS_EBADTYPE;
+}
+
+struct send_job {
+  nodus_term to, msg;
+};
+
+static void send_on_loop(nodus_node *node, void *arg) {
+  struct send_job *j = arg;
+  (void)rt_send(node, NULL, &j->to, j->msg);
+  nodus_term_free(&j->to);
+  free(j);
+}
+
+int nodus_send(nodus_node *node, const nodus_term *to, nodus_term msg) {
+  if (!node || !to) {
+    nodus_term_free(&msg);
+    return NODUS_EINVAL;
+  }
+  if (rt_on_loop(node)) return rt_send(node, NULL, to, msg);
+  struct send_job *j = malloc(sizeof *j);
+  if (!j || nodus_copy(&j->to, to)) {
+    free(j);
+    nodus_term_free(&msg);
+    return NODUS_ENOMEM;
+  }
+  j->msg = msg;
+  int rc = rt_call_async(node, send_on_loop, j);
+  if (rc) {
+    nodus_term_free(&j->to);
+    nodus_term_free(&j->msg);
+    free(j);
+  }
+  return rc;
+}
+
+int nodus_send_from(nodus_proc *self, const nodus_term *to, nodus_term msg) {
+  return rt_send(self->node, self, to, msg);
+}
