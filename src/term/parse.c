@@ -90,7 +90,8 @@ static int int_token(parser *p, bool negative, nodus_term *out) {
     rc = term_integer_from_digits(p->lx.s + t->dstart, t->dlen, t->base,
                                   negative, out);
   }
-  return rc ? rc : advance(p);
+  if (rc == 0 && (rc = advance(p))) nodus_term_free(out);
+  return rc;
 }
 
 /* A number, after an optional sign. */

@@ -4,7 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../src/dist/frame.h" /* tests/CMakeLists.txt gives fuzz targets no src/ include path */
+/* Relative: fuzz targets get no src/ include path. */
+#include "../../src/dist/frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;

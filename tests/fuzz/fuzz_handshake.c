@@ -5,8 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../src/dist/dist_flags.h" /* tests/CMakeLists.txt gives fuzz targets no src/ include path */
-#include "../../src/dist/handshake.h" /* tests/CMakeLists.txt gives fuzz targets no src/ include path */
+/* Relative: fuzz targets get no src/ include path. */
+#include "../../src/dist/dist_flags.h"
+#include "../../src/dist/handshake.h"
 
 static uint32_t fixed_challenge(void *arg) {
   (void)arg;
