@@ -29,7 +29,7 @@ static void echo(nodus_proc *self, const nodus_term *msg) {
 static void usage(FILE *out) {
   fprintf(out,
           "usage: echo_node --name NAME [--cookie COOKIE] [--port PORT]\n"
-          "                 [--epmd-port PORT] [--ticktime SECONDS]\n"
+          "                 [--epmd-port PORT | --no-epmd] [--ticktime SECONDS]\n"
           "Joins the cluster as NAME and echoes {From, Msg} as {echo, Msg}.\n");
 }
 
@@ -46,6 +46,8 @@ int main(int argc, char **argv) {
       opts.cookie = v, i++;
     } else if (!strcmp(a, "--port") && v) {
       opts.port = atoi(v), i++;
+    } else if (!strcmp(a, "--no-epmd")) {
+      opts.epmd_mode = NODUS_EPMD_NONE; /* peers dial our port directly */
     } else if (!strcmp(a, "--epmd-port") && v) {
       opts.epmd_port = atoi(v), i++;
     } else if (!strcmp(a, "--ticktime") && v) {

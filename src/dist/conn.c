@@ -352,6 +352,7 @@ static void read_frames(dist_conn *c, const uint8_t *data, size_t len) {
     if (rc < 0) {
       char why[96];
       snprintf(why, sizeof why, "bad frame: %s", nodus_strerror(rc));
+      conn_log(c, NODUS_LOG_WARN, "closing a connection: %s", why);
       dist_conn_close(c, why);
       return;
     }
@@ -362,6 +363,7 @@ static void read_frames(dist_conn *c, const uint8_t *data, size_t len) {
     if (rc < 0) {
       char why[96];
       snprintf(why, sizeof why, "bad message header: %s", nodus_strerror(rc));
+      conn_log(c, NODUS_LOG_WARN, "closing a connection: %s", why);
       dist_conn_close(c, why);
       return;
     }

@@ -140,17 +140,21 @@ static void on_message(dist_conn *c, const uint8_t *data, size_t len,
   dist_ctl_msg msg;
   int rc = versioned ? dist_ctl_decode(data, len, NULL, &msg)
                      : dist_ctl_decode_unversioned(data, len, NULL, &msg);
-  if (rc == NODUS_EUNSUPPORTED) {
-    if (rt_log_once(node, 1u << 0))
-      rt_log(node, NODUS_LOG_WARN, "dist",
-             "ignoring unknown control message op %d from %s", msg.op,
-             nodus_atom_text(p->name, NULL));
+  if (rc == NODUS_EUNSUPPORTED) { /* BEAM drops such a peer too */
+    char why[96];
+    snprintf(why, sizeof why, "unknown control message op %d", msg.op);
+    rt_log(node, NODUS_LOG_WARN, "dist", "closing the connection to %s: %s",
+           nodus_atom_text(p->name, NULL), why);
     dist_ctl_free(&msg);
+    dist_conn_close(c, why);
     return;
   }
   if (rc) {
     char why[128];
     snprintf(why, sizeof why, "malformed message: %s", nodus_strerror(rc));
+    rt_log(node, NODUS_LOG_WARN, "dist", "closing the connection to %s: %s",
+           nodus_atom_text(p->name, NULL), why);
+    dist_ctl_free(&msg);
     dist_conn_close(c, why);
     return;
   }

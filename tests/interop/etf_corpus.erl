@@ -159,7 +159,8 @@ fixed_terms() ->
 
 %% ---- random terms --------------------------------------------------------
 
-pick(L) -> lists:nth(rand:uniform(length(L)), L).
+pick(L) when is_list(L) -> lists:nth(rand:uniform(length(L)), L);
+pick(T) when is_tuple(T) -> element(rand:uniform(tuple_size(T)), T).
 between(Lo, Hi) -> Lo + rand:uniform(Hi - Lo + 1) - 1.
 
 random_term(Depth) when Depth =< 0 -> random_leaf();
@@ -254,7 +255,7 @@ random_binary() ->
     N = random_size(),
     case rand:uniform(3) of
         1 -> random_bytes(N);
-        2 -> list_to_binary([pick(printable_chars()) || _ <- lists:seq(1, N)]);
+        2 -> Cs = printable_chars(), list_to_binary([pick(Cs) || _ <- lists:seq(1, N)]);
         3 -> unicode:characters_to_binary([pick("abé日\n" ++ [16#1F600]) || _ <- lists:seq(1, N)])
     end.
 
@@ -263,16 +264,17 @@ random_bitstring() ->
     Extra = between(1, 7),
     <<B/binary, (rand:uniform(1 bsl Extra) - 1):Extra>>.
 
-%% What io_lib considers printable in a latin-1 list or binary.
+%% What io_lib considers printable in a latin-1 list or binary (a tuple,
+%% for cheap picks).
 printable_chars() ->
-    lists:seq(32, 126) ++ lists:seq(160, 255) ++ "\n\r\t\v\b\f\e".
+    list_to_tuple(lists:seq(32, 126) ++ lists:seq(160, 255) ++ "\n\r\t\v\b\f\e").
 
 random_string() ->
     N = pick([between(1, 5), between(1, 30), between(1, 200)]),
     case rand:uniform(4) of
         1 -> [pick(lists:seq(0, 300)) || _ <- lists:seq(1, N)]; % mostly not printable
         2 -> [pick("hello world\"\\" ++ [233, 8364]) || _ <- lists:seq(1, N)];
-        _ -> [pick(printable_chars()) || _ <- lists:seq(1, N)]
+        _ -> Cs = printable_chars(), [pick(Cs) || _ <- lists:seq(1, N)]
     end.
 
 random_ident() ->
@@ -312,7 +314,8 @@ random_closure(Depth) ->
 
 random_tuple(Depth) ->
     N = case rand:uniform(30) of 1 -> between(256, 300); _ -> between(0, 6) end,
-    D = case N > 20 of true -> 1; false -> Depth - 1 end,
+    %% Wide tuples hold leaves only, which keeps every term small.
+    D = case N > 20 of true -> 0; false -> Depth - 1 end,
     list_to_tuple([random_term(D) || _ <- lists:seq(1, N)]).
 
 random_list(Depth) ->
@@ -328,7 +331,7 @@ random_improper(Depth) ->
 
 random_map(Depth) ->
     {N, D} = case rand:uniform(15) of
-                 1 -> {between(33, 80), 1};
+                 1 -> {between(33, 80), 0}; % wide maps: leaves only
                  _ -> {between(0, 6), Depth - 1}
              end,
     maps:from_list([{random_key(D), random_term(D)} || _ <- lists:seq(1, N)]).
