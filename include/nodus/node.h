@@ -148,6 +148,11 @@ int nodus_cancel_timer(nodus_proc *self, const nodus_term *tref);
 /* A new unique reference of this node. Thread-safe. */
 int nodus_make_ref(nodus_node *node, nodus_term *ref);
 
+/* An alias of self (erlang:alias/0): a reference that delivers messages
+ * sent to it to self until nodus_unalias or exit. *alias is owned. */
+int nodus_alias(nodus_proc *self, nodus_term *alias);
+int nodus_unalias(nodus_proc *self, const nodus_term *alias);
+
 /* ---- Remote spawn ------------------------------------------------------ */
 
 /* A C function peers can spawn with erlang:spawn_request(Node, Mod, Fun,

@@ -146,7 +146,15 @@ void rt_dispatch(nodus_node *node, rt_peer *peer, dist_ctl_msg *m) {
     case CTL_REG_SEND:
     case CTL_REG_SEND_TT: deliver_send(node, peer, el(m, 3), m); break;
     case CTL_ALIAS_SEND:
-    case CTL_ALIAS_SEND_TT: break; /* we hand out no aliases yet */
+    case CTL_ALIAS_SEND_TT: {
+      nodus_proc *p = el(m, 2)->type == NODUS_T_REF
+                          ? rt_alias_owner(node, el(m, 2)) : NULL;
+      if (p) {
+        rt_deliver(p, m->payload);
+        m->payload = (nodus_term){0};
+      }
+      break;
+    }
     case CTL_LINK: on_link(node, peer, el(m, 1), el(m, 2)); break;
     case CTL_UNLINK: {
       nodus_proc *p = rt_proc_by_pid(node, el(m, 2));

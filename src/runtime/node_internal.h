@@ -67,6 +67,7 @@ struct nodus_proc {
   rt_node_watch *node_watches;
   rt_timer *timers;
   nodus_atom reg_name; /* NODUS_ATOM_EMPTY: none */
+  struct rt_alias *aliases; /* refs that deliver to this process */
   nodus_mailbox *mailbox; /* set for mailbox processes */
 };
 
@@ -117,6 +118,7 @@ struct nodus_node {
   idmap procs;    /* pid id -> nodus_proc */
   idmap names;    /* atom -> nodus_proc */
   idmap peers;    /* atom -> rt_peer */
+  idmap aliases;  /* rt_alias_key(ref) -> rt_alias */
   uint32_t next_pid_id;
   uint64_t ref_counter;
   pthread_mutex_t ref_lock;
@@ -197,6 +199,16 @@ void rt_epmd_close(nodus_node *node);
 /* inbound.c: a control message from a peer. */
 struct dist_ctl_msg;
 void rt_dispatch(nodus_node *node, rt_peer *peer, struct dist_ctl_msg *msg);
+
+/* alias.c: process aliases (OTP 24), local references that deliver to a
+ * process until it drops them or exits. */
+typedef struct rt_alias {
+  struct rt_alias *next; /* in the owner's list */
+  nodus_term ref;
+  nodus_proc *owner;
+} rt_alias;
+nodus_proc *rt_alias_owner(nodus_node *node, const nodus_term *ref);
+void rt_aliases_drop_all(nodus_proc *p);
 
 /* timer.c */
 void rt_timers_cancel_all(nodus_proc *p);

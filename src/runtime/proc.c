@@ -129,6 +129,7 @@ static void proc_finish(nodus_proc *p) {
   }
   msgq_clear(&p->queue);
   rt_timers_cancel_all(p);
+  rt_aliases_drop_all(p);
   if (p->spec.on_exit) p->spec.on_exit(p, &p->exit_reason);
   if (p->mailbox) rt_mailbox_proc_exit(p->mailbox);
   rt_proc_signal_exit(p);

@@ -57,8 +57,10 @@ int rt_send(nodus_node *node, nodus_proc *from, const nodus_term *to,
                             to->v.items[1].v.atom, msg);
       break;
     case NODUS_T_REF:
-      if (rt_is_local_ref(node, to)) { /* no local aliases yet */
-        nodus_term_free(&msg);
+      if (rt_is_local_ref(node, to)) {
+        nodus_proc *p = rt_alias_owner(node, to);
+        if (p) rt_deliver(p, msg);
+        else nodus_term_free(&msg); /* a dead alias drops, as in Erlang */
         return 0;
       } else {
         nodus_proc *sender = from ? from : node->sys;

@@ -210,8 +210,11 @@ random_small_int() -> between(-300, 300).
 random_int32() -> signed(random_bits(between(8, 31))).
 random_int64() -> signed(random_bits(between(32, 64))).
 random_bigint() ->
-    Bits = pick([between(60, 70), between(64, 256), between(256, 2048), between(2030, 2060),
-                 between(2048, 8000)]),
+    Bits = case rand:uniform(20) of
+               1 -> between(2048, 8000);
+               _ -> pick([between(60, 70), between(64, 256), between(256, 2048),
+                          between(2030, 2060)])
+           end,
     %% Force the top bit so the size class is the one asked for.
     signed(random_bits(Bits) bor (1 bsl (Bits - 1))).
 
@@ -249,7 +252,11 @@ random_atom() ->
     end.
 
 random_bytes(N) -> << <<(rand:uniform(256) - 1)>> || _ <- lists:seq(1, N) >>.
-random_size() -> pick([0, between(1, 10), between(1, 40), between(1, 300), between(1, 3000)]).
+random_size() ->
+    case rand:uniform(50) of
+        1 -> between(300, 3000);
+        _ -> pick([0, between(1, 10), between(1, 40), between(1, 100)])
+    end.
 
 random_binary() ->
     N = random_size(),
@@ -270,7 +277,7 @@ printable_chars() ->
     list_to_tuple(lists:seq(32, 126) ++ lists:seq(160, 255) ++ "\n\r\t\v\b\f\e").
 
 random_string() ->
-    N = pick([between(1, 5), between(1, 30), between(1, 200)]),
+    N = pick([between(1, 5), between(1, 30), between(1, 30), between(1, 200)]),
     case rand:uniform(4) of
         1 -> [pick(lists:seq(0, 300)) || _ <- lists:seq(1, N)]; % mostly not printable
         2 -> [pick("hello world\"\\" ++ [233, 8364]) || _ <- lists:seq(1, N)];
