@@ -272,6 +272,7 @@ int nodus_parse(const char *text, size_t len, const nodus_parse_opts *opts,
 
 #define NODUS_ETF_VERSION 131
 
+/* In both option structs a zero field means "the default". */
 typedef struct nodus_decode_opts {
   size_t max_depth;     /* nesting; default 1000 */
   size_t max_size;      /* input bytes incl. decompressed; default 256 MiB */

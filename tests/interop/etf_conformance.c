@@ -18,7 +18,6 @@
 #include "nodus/term.h"
 #include "term_random.h"
 
-#define MAX_REPORTED 20 /* failing terms shown in detail */
 #define HEX_LIMIT 160   /* bytes of an encoding shown in a report */
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -39,9 +38,12 @@ static uint8_t *read_file(const char *path, size_t *len) {
   return buf;
 }
 
-static void put_hex(FILE *out, const uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n && i < HEX_LIMIT; i++) fprintf(out, "%02x", p[i]);
-  if (n > HEX_LIMIT) fprintf(out, "... (%zu bytes)", n);
+/* Hex of p[from..], at most HEX_LIMIT bytes, with the elided parts noted. */
+static void put_hex(FILE *out, const uint8_t *p, size_t n, size_t from) {
+  if (from > n) from = n;
+  if (from) fprintf(out, "(%zu bytes) ", from);
+  for (size_t i = from; i < n && i < from + HEX_LIMIT; i++) fprintf(out, "%02x", p[i]);
+  if (n > from + HEX_LIMIT) fprintf(out, " ... (%zu bytes in all)", n);
 }
 
 /* Replaces every occurrence of `from` in *s by `to` (s is malloc'd). */
@@ -83,8 +85,10 @@ static const char *const kind_name[K_COUNT] = {
     "print equals ~p"};
 static unsigned long kind_fails[K_COUNT];
 static unsigned long terms_failed;
+/* Failing terms shown in detail: 20, or NODUS_CONF_MAX_REPORT. */
+static unsigned long max_reported = 20;
 
-/* Checks of one term. Details go out for the first MAX_REPORTED failing
+/* Checks of one term. Details go out for the first max_reported failing
  * terms, at most 5 lines of them per term. */
 typedef struct term_ctx {
   size_t idx;
@@ -98,7 +102,7 @@ static bool reporting(const term_ctx *c) { return c->report && c->failed <= 5; }
 static void fail(term_ctx *c, int kind, const char *fmt, ...) {
   kind_fails[kind]++;
   if (c->failed++ == 0) {
-    c->report = ++terms_failed <= MAX_REPORTED;
+    c->report = ++terms_failed <= max_reported;
     if (c->report)
       fprintf(stderr, "---- term #%zu: %.400s%s\n", c->idx, c->text,
               strlen(c->text) > 400 ? " ..." : "");
@@ -118,10 +122,13 @@ static void fail_bytes(term_ctx *c, int kind, const char *what, const uint8_t *w
   if (!reporting(c)) return;
   size_t at = 0;
   while (at < wlen && at < glen && want[at] == got[at]) at++;
-  fprintf(stderr, "    first difference at byte %zu\n    beam:  ", at);
-  put_hex(stderr, want, wlen);
+  /* Show the bytes from a little before the first difference. */
+  size_t from = at > 24 ? at - 24 : 0;
+  fprintf(stderr, "    first difference at byte %zu (sizes: beam %zu, nodus %zu)\n    beam:  ",
+          at, wlen, glen);
+  put_hex(stderr, want, wlen, from);
   fprintf(stderr, "\n    nodus: ");
-  if (got) put_hex(stderr, got, glen);
+  if (got) put_hex(stderr, got, glen, from);
   else fprintf(stderr, "(none)");
   fputc('\n', stderr);
 }
@@ -263,7 +270,7 @@ static int beam2c(const char *path) {
         fail(&c, K_DECODE, "encoding %d: %s", k, nodus_err_name(rc));
         if (reporting(&c)) {
           fprintf(stderr, "    bytes: ");
-          put_hex(stderr, enc[k], elen[k]);
+          put_hex(stderr, enc[k], elen[k], 0);
           fputc('\n', stderr);
         }
       } else if (used != elen[k]) {
@@ -301,8 +308,13 @@ static int beam2c(const char *path) {
       if (strcmp(got, want_text) != 0) {
         size_t at = 0;
         while (got[at] && got[at] == want_text[at]) at++;
-        fail(&c, K_PRINT, "encoding %d: text differs at byte %zu\n    beam:  %.600s\n"
-             "    nodus: %.600s", k, at, want_text, got);
+        /* Show both from a little before the first difference (at a UTF-8
+         * character boundary). */
+        size_t from = at > 60 ? at - 60 : 0;
+        while (from > 0 && (want_text[from] & 0xC0) == 0x80) from--;
+        fail(&c, K_PRINT, "encoding %d: text differs at byte %zu\n    beam:  %s%.300s\n"
+             "    nodus: %s%.300s", k, at, from ? "..." : "", want_text + from,
+             from ? "..." : "", got + from);
       }
       free(got);
     }
@@ -355,7 +367,7 @@ static int c2beam(const char *path, size_t count, uint64_t seed) {
     int r2 = nodus_etf_encode(&t, &o2, &e2, &l2);
     int r3 = nodus_print(&t, NULL, &text, &tl);
     if (r1 || r2 || r3) {
-      if (failed++ < MAX_REPORTED)
+      if (failed++ < max_reported)
         fprintf(stderr, "C->BEAM #%zu: encode %s / %s, print %s\n", i, nodus_err_name(r1),
                 nodus_err_name(r2), nodus_err_name(r3));
     } else {
@@ -382,6 +394,8 @@ static int c2beam(const char *path, size_t count, uint64_t seed) {
 }
 
 int main(int argc, char **argv) {
+  const char *mr = getenv("NODUS_CONF_MAX_REPORT");
+  if (mr && *mr) max_reported = strtoul(mr, NULL, 10);
   if (argc == 3 && strcmp(argv[1], "beam2c") == 0) return beam2c(argv[2]);
   if (argc == 5 && strcmp(argv[1], "c2beam") == 0)
     return c2beam(argv[2], (size_t)strtoull(argv[3], NULL, 10),

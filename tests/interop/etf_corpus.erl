@@ -15,6 +15,8 @@
 -define(REMOTE_NODES, ["foo@bar", "n2@host.example", "Caps@h", [233 | "lan@host"]]).
 
 main([Mode | Args]) ->
+    %% Reports hold UTF-8 text: let stdout write it as such.
+    ok = io:setopts(standard_io, [{encoding, unicode}]),
     Rc = try
              case Mode of
                  "gen" ->
@@ -364,9 +366,17 @@ check(File) ->
                              {[], 0}, Recs),
     Failed = lists:usort([Ix || {Ix, _} <- Fails]),
     lists:foreach(fun({Ix, Msg}) -> io:format("C->BEAM #~b: ~ts~n", [Ix, Msg]) end,
-                  lists:sublist(lists:reverse(Fails), 20)),
+                  lists:sublist(lists:reverse(Fails), max_report())),
     io:format("C->BEAM: ~b passed, ~b failed~n", [Count - length(Failed), length(Failed)]),
     case Failed of [] -> 0; _ -> 1 end.
+
+%% Failures shown in detail: 20, or NODUS_CONF_MAX_REPORT.
+max_report() ->
+    case os:getenv("NODUS_CONF_MAX_REPORT") of
+        false -> 20;
+        "" -> 20;
+        N -> list_to_integer(N)
+    end.
 
 read_recs(<<>>, Acc) -> lists:reverse(Acc);
 read_recs(<<Flags:8, TL:32, Text:TL/binary, L1:32, E1:L1/binary, L2:32, E2:L2/binary,

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Distribution benchmarks: two C nodes, two BEAM nodes and a controller on
+# loopback, with a private epmd. Prints one table (bench/README.md).
+#
+#   bench/run_dist.sh BUILD_DIR [quick]
+#
+# BUILD_DIR is a Release build (cmake -DCMAKE_BUILD_TYPE=Release) that has
+# bin/bench_node. "quick" runs each figure once with short runs (smoke test).
+set -euo pipefail
+
+BUILD_DIR=${1:?usage: run_dist.sh BUILD_DIR [quick]}
+QUICK=${2:-full}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CBIN=$(cd "$BUILD_DIR" && pwd)/bin/bench_node
+[ -x "$CBIN" ] || { echo "run_dist.sh: $CBIN not built" >&2; exit 1; }
+
+COOKIE=nodusbench
+EPMD_PORT=$((20000 + RANDOM % 20000))
+export ERL_EPMD_PORT=$EPMD_PORT
+TMP=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+erlc -o "$TMP" "$HERE/bench_dist.erl"
+epmd -port "$EPMD_PORT" -daemon
+for _ in $(seq 50); do epmd -port "$EPMD_PORT" -names >/dev/null 2>&1 && break; sleep 0.1; done
+
+for n in c1 c2; do
+  "$CBIN" --name "$n" --cookie "$COOKIE" --epmd-port "$EPMD_PORT" >"$TMP/$n.log" 2>&1 &
+  PIDS+=($!)
+done
+for n in b1 b2; do
+  erl -sname "$n" -setcookie "$COOKIE" -noshell -noinput -pa "$TMP" \
+      -eval 'bench_dist:serve()' >"$TMP/$n.log" 2>&1 &
+  PIDS+=($!)
+done
+
+# The controller starts (and kills) the nodes of the start-up scenario
+# itself; it halts when done, and `timeout` bounds a stuck run.
+timeout 1800 erl -sname "ctl$$" -setcookie "$COOKIE" -noshell -noinput -pa "$TMP" \
+  -eval "bench_dist:main([\"$CBIN\", \"$COOKIE\", \"$EPMD_PORT\", \"$QUICK\"])"
