@@ -4,6 +4,7 @@
 
 #include "nodus/error.h"
 #include "nodus/node.h"
+#include "nodus/otp.h"
 #include "nodus/term.h"
 
 #define NODUS_VERSION_MAJOR 0

@@ -36,7 +36,8 @@ extern "C" {
   X(ECOOKIE, -24, "no cookie (give one or create ~/.erlang.cookie)")        \
   X(ENET, -25, "network error")                                            \
   X(EPROTO, -26, "peer broke the protocol")                                \
-  X(ENOTFOUND, -27, "name not registered")
+  X(ENOTFOUND, -27, "name not registered")                                 \
+  X(EEXIT, -28, "the other side exited or raised (see the returned reason)")
 
 typedef enum nodus_errno {
 #define NODUS_ERRNO_ENUM(name, val, msg) NODUS_##name = (val),
