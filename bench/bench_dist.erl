@@ -105,28 +105,33 @@ rt_loop(To, I, N, Acc) ->
 
 %% ---- the controller ------------------------------------------------------
 
--define(RUNS, 3).          % measurements per figure; the median is shown
+-define(RUNS, 5).          % measurements per figure; the median is shown
 -define(MIN_SECONDS, 1.2). % each measurement runs at least about this long
 
-%% Args: [CBin, Cookie, EpmdPort, Quick] (Quick = "quick" for a smoke run).
-main([CBin, Cookie, EpmdPort, Quick]) ->
-    Q = Quick =:= "quick",
+%% Args: [CBin, Cookie, EpmdPort, Mode, Sections]: Mode "quick" for a smoke
+%% run (one short run per figure); Sections a comma-separated subset of
+%% seq,bin100,bin4k,rt,start, or "all".
+main([CBin, Cookie, EpmdPort, Mode, Sections]) ->
+    Q = Mode =:= "quick",
+    Want = case Sections of
+               "all" -> ["seq", "bin100", "bin4k", "rt", "start"];
+               _ -> string:split(Sections, ",", all)
+           end,
     Host = lists:last(string:split(atom_to_list(node()), "@")),
     N = fun(Name) -> list_to_atom(Name ++ "@" ++ Host) end,
     [C1, C2, B1, B2] = [N(X) || X <- ["c1", "c2", "b1", "b2"]],
     [wait_pong(X, 20000) || X <- [C1, C2, B1, B2]],
-    io:format("nodus distribution benchmarks (~s), ~p runs per figure, median~n",
-              [erlang:system_info(otp_release), runs(Q)]),
-    Rows = lists:append([
-        throughput_rows(seq, C1, C2, B1, B2, Q),
-        throughput_rows(bin100, C1, C2, B1, B2, Q),
-        throughput_rows(bin4k, C1, C2, B1, B2, Q),
-        round_trip_rows(C1, C2, B1, B2, Q),
-        startup_rows(CBin, Cookie, EpmdPort, Host, Q)]),
-    print_table(Rows),
+    io:format("nodus distribution benchmarks (OTP ~s), ~p run(s) per figure, "
+              "median~n", [erlang:system_info(otp_release), runs(Q)]),
+    Section = fun("rt") -> round_trip_rows(C1, C2, B1, B2, Q);
+                 ("start") -> startup_rows(CBin, Cookie, EpmdPort, Host, Q);
+                 (Kind) -> throughput_rows(list_to_atom(Kind), C1, C2, B1, B2, Q)
+              end,
+    print_table(lists:append([Section(S) || S <- Want])),
     halt(0);
 main(_) ->
-    io:format(standard_error, "usage: bench_dist:main([CBin, Cookie, EpmdPort, Quick])~n", []),
+    io:format(standard_error, "usage: bench_dist:main([CBin, Cookie, EpmdPort,"
+              " Mode, Sections])~n", []),
     halt(2).
 
 runs(true) -> 1;
@@ -175,19 +180,17 @@ throughput(From, To, Kind, N) ->
     T1 = erlang:monotonic_time(),
     N / (erlang:convert_time_unit(T1 - T0, native, nanosecond) / 1.0e9).
 
-%% A calibration run sizes N for about MIN_SECONDS, then the median rate.
-throughput_median(From, To, Kind, Q) ->
-    N0 = case Kind of bin4k -> 20000; _ -> 100000 end,
-    Rate0 = throughput(From, To, Kind, N0),
-    Secs = case Q of true -> 0.3; false -> ?MIN_SECONDS end,
-    N = max(N0, round(Rate0 * Secs)),
-    median([throughput(From, To, Kind, N) || _ <- lists:seq(1, runs(Q))]).
-
+%% A calibration run sizes N for about MIN_SECONDS per pair; then the pairs
+%% take turns, run after run, so a noisy neighbour hurts all of them alike.
 throughput_rows(Kind, C1, C2, B1, B2, Q) ->
-    BB = throughput_median(B1, B2, Kind, Q),
-    CC = throughput_median(C1, C2, Kind, Q),
-    CB = throughput_median(C1, B2, Kind, Q),
-    BC = throughput_median(B1, C2, Kind, Q),
+    Pairs = [{B1, B2}, {C1, C2}, {C1, B2}, {B1, C2}],
+    N0 = case Kind of bin4k -> 20000; _ -> 100000 end,
+    Secs = case Q of true -> 0.3; false -> ?MIN_SECONDS end,
+    Ns = [max(N0, round(throughput(F, T, Kind, N0) * Secs)) || {F, T} <- Pairs],
+    Runs = [[throughput(F, T, Kind, N) || {{F, T}, N} <- lists:zip(Pairs, Ns)]
+            || _ <- lists:seq(1, runs(Q))],
+    [BB, CC, CB, BC] = [median([lists:nth(I, R) || R <- Runs])
+                        || I <- lists:seq(1, 4)],
     What = case Kind of seq -> "{seq, I}"; bin100 -> "100 B binary";
                         bin4k -> "4 KiB binary" end,
     Fmt = fun(R) -> rate(R, bytes(Kind)) end,
@@ -215,17 +218,16 @@ round_trip(PingNode, EchoNode, N) ->
     after 300000 -> error({round_trip_timeout, PingNode, EchoNode})
     end.
 
-round_trip_median(PingNode, EchoNode, Q) ->
-    round_trip(PingNode, EchoNode, 1000), % warm up
-    N = case Q of true -> 2000; false -> 20000 end,
-    Rs = [round_trip(PingNode, EchoNode, N) || _ <- lists:seq(1, runs(Q))],
-    {median([M || {M, _} <- Rs]), median([P || {_, P} <- Rs])}.
-
 round_trip_rows(C1, C2, B1, B2, Q) ->
-    {BBm, BBp} = round_trip_median(B1, B2, Q),
-    {CCm, CCp} = round_trip_median(C1, C2, Q),
-    {CBm, CBp} = round_trip_median(C1, B2, Q),
-    {BCm, BCp} = round_trip_median(B1, C2, Q),
+    Pairs = [{B1, B2}, {C1, C2}, {C1, B2}, {B1, C2}],
+    [round_trip(P, E, 1000) || {P, E} <- Pairs], % warm up
+    N = case Q of true -> 2000; false -> 20000 end,
+    Runs = [[round_trip(P, E, N) || {P, E} <- Pairs] || _ <- lists:seq(1, runs(Q))],
+    Med = fun(I) ->
+                  Rs = [lists:nth(I, R) || R <- Runs],
+                  {median([M || {M, _} <- Rs]), median([P || {_, P} <- Rs])}
+          end,
+    [{BBm, BBp}, {CCm, CCp}, {CBm, CBp}, {BCm, BCp}] = [Med(I) || I <- lists:seq(1, 4)],
     Us = fun(Ns) -> io_lib:format("~.1f us", [Ns / 1000]) end,
     [{"round trip median, C->C vs B->B", Us(CCm), Us(BBm), ratio(CCm, BBm), "<= 0.5x"},
      {"round trip p99, C->C vs B->B", Us(CCp), Us(BBp), ratio(CCp, BBp), ""},

@@ -2,14 +2,17 @@
 # Distribution benchmarks: two C nodes, two BEAM nodes and a controller on
 # loopback, with a private epmd. Prints one table (bench/README.md).
 #
-#   bench/run_dist.sh BUILD_DIR [quick]
+#   bench/run_dist.sh BUILD_DIR [full|quick] [SECTIONS]
 #
 # BUILD_DIR is a Release build (cmake -DCMAKE_BUILD_TYPE=Release) that has
-# bin/bench_node. "quick" runs each figure once with short runs (smoke test).
+# bin/bench_node. "quick" runs each figure once with short runs (smoke
+# test). SECTIONS: comma-separated subset of seq,bin100,bin4k,rt,start
+# (default all).
 set -euo pipefail
 
 BUILD_DIR=${1:?usage: run_dist.sh BUILD_DIR [quick]}
-QUICK=${2:-full}
+MODE=${2:-full}
+SECTIONS=${3:-all}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CBIN=$(cd "$BUILD_DIR" && pwd)/bin/bench_node
 [ -x "$CBIN" ] || { echo "run_dist.sh: $CBIN not built" >&2; exit 1; }
@@ -44,5 +47,7 @@ done
 
 # The controller starts (and kills) the nodes of the start-up scenario
 # itself; it halts when done, and `timeout` bounds a stuck run.
+# (The start-up scenario kills nodes on purpose: global needs not react.)
 timeout 1800 erl -sname "ctl$$" -setcookie "$COOKIE" -noshell -noinput -pa "$TMP" \
-  -eval "bench_dist:main([\"$CBIN\", \"$COOKIE\", \"$EPMD_PORT\", \"$QUICK\"])"
+  -kernel prevent_overlapping_partitions false \
+  -eval "bench_dist:main([\"$CBIN\", \"$COOKIE\", \"$EPMD_PORT\", \"$MODE\", \"$SECTIONS\"])"

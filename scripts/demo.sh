@@ -28,3 +28,31 @@ erl -noshell -eval '
   halt().' -extra "$work/from_c.etf" "$work/from_erl.etf"
 
 echo "C decodes:       $("$nodus" term decode "$work/from_erl.etf")"
+
+echo
+echo "== A C node in an Erlang cluster"
+cookie="demo$$"
+epmd_port=$((20000 + $$ % 20000))
+export ERL_EPMD_PORT=$epmd_port
+host=$(hostname -s)
+build/bin/echo_node --name "echo_demo@$host" --cookie "$cookie" \
+  --epmd-port "$epmd_port" > "$work/echo.out" 2> "$work/echo.err" &
+echo_pid=$!
+disown "$echo_pid"
+trap 'kill $echo_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q ready "$work/echo.out" && break; sleep 0.05; done
+echo "C node:          $(cat "$work/echo.out")  (it started an embedded epmd on port $epmd_port)"
+ECHO_PID=$echo_pid erl -sname "erl_demo$$" -setcookie "$cookie" -noshell -eval '
+  [Host] = init:get_plain_arguments(),
+  C = list_to_atom("echo_demo@" ++ Host),
+  io:format("erl pings C:     ~p~n", [net_adm:ping(C)]),
+  io:format("erl nodes():     ~p~n", [nodes()]),
+  Ask = fun(X) -> {echo, C} ! {self(), X},
+                  receive {echo, Y} -> Y after 2000 -> timeout end end,
+  [io:format("erl -> C -> erl: ~p~n", [Ask(X)])
+   || X <- [hello, {1, 2.5, <<"bin">>}, #{key => [a, b]}, self(), make_ref()]],
+  Ref = erlang:monitor(process, {echo, C}),
+  os:cmd("kill -9 " ++ os:getenv("ECHO_PID")),
+  receive {_, Ref, process, _, Why} -> io:format("C node killed:   DOWN ~p~n", [Why])
+  after 5000 -> io:format("C node killed:   no DOWN~n") end,
+  halt().' -extra "$host" 2>/dev/null

@@ -375,6 +375,13 @@ static void read_frames(dist_conn *c, const uint8_t *data, size_t len) {
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   dist_conn *c = s->data;
   if (n < 0) {
+    if (!c->up) { /* the handshake can tell why (e.g. a wrong cookie) */
+      dist_hs_closed(c->hs);
+      char why[400];
+      snprintf(why, sizeof why, "handshake failed: %s", dist_hs_error(c->hs));
+      dist_conn_close(c, why);
+      return;
+    }
     dist_conn_close(c, n == UV_EOF ? "connection closed by peer"
                                     : uv_strerror((int)n));
     return;

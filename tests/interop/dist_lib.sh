@@ -84,6 +84,7 @@ start_epmd() {
   done
   return 1
 }
+export ERL_CRASH_DUMP_SECONDS=0 # no erl_crash.dump files left around
 start_epmd || { echo "cannot start a private epmd"; echo "0 passed, 1 failed"; exit 1; }
 
 # ---- C nodes ------------------------------------------------------------
@@ -152,6 +153,8 @@ cnode_quit() {
     grep -A 30 'Sanitizer' "$WORK/$id.err" | head -60 | sed 's/^/    /'
   fi
 }
+# kill_now PID: SIGKILL, reaped without the shell's "Killed" line.
+kill_now() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 # cnode_forget ID: the node was killed on purpose; no clean exit to check.
 cnode_forget() {
@@ -172,6 +175,9 @@ erl_start() {
   PIDS+=($!)
   printf -v "EPID_$id" %s $!
 }
+# erl_wait ID SECONDS: waits for the script to print DONE or die.
+erl_done() { grep_file "$WORK/$1.out" '^DONE' || not_running "$(erl_pid "$1")"; }
+erl_wait() { eventually "$2" erl_done "$1"; }
 erl_pid() { local v=EPID_$1; echo "${!v}"; }
 erl_registered() { epmd -port "$EPMD_PORT" -names 2>/dev/null | grep -q "^name $1 at"; }
 
