@@ -9,10 +9,11 @@
 
 static const char ping_usage[] =
     "usage: nodus ping NODE [--cookie COOKIE] [--timeout MS] "
-    "[--epmd-port PORT]\n"
+    "[--epmd-port PORT | --port PORT]\n"
     "Connects to NODE (name@host, or name for this host) as a hidden node\n"
     "and asks its net_kernel, as net_adm:ping does. Prints pong (exit 0)\n"
-    "or pang (exit 1). The cookie defaults to ~/.erlang.cookie.\n";
+    "or pang (exit 1). The cookie defaults to ~/.erlang.cookie. --port\n"
+    "dials NODE's distribution port directly, without epmd.\n";
 
 int cmd_ping(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
@@ -20,12 +21,13 @@ int cmd_ping(int argc, char **argv) {
     return CLI_OK;
   }
   const char *target = NULL, *cookie = NULL;
-  int timeout_ms = 7000, epmd_port = 0;
+  int timeout_ms = 7000, epmd_port = 0, port = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--cookie") && v) cookie = v, i++;
     else if (!strcmp(a, "--timeout") && v) timeout_ms = atoi(v), i++;
     else if (!strcmp(a, "--epmd-port") && v) epmd_port = atoi(v), i++;
+    else if (!strcmp(a, "--port") && v) port = atoi(v), i++;
     else if (a[0] != '-' && !target) target = a;
     else {
       fprintf(stderr, "nodus ping: unexpected '%s'\n%s", a, ping_usage);
@@ -66,6 +68,7 @@ int cmd_ping(int argc, char **argv) {
   nodus_atom peer;
   rc = nodus_node_start(node);
   if (!rc) rc = nodus_atom_intern(full, strlen(full), &peer);
+  if (!rc && port) rc = nodus_node_set_peer_port(node, peer, port);
   if (!rc) rc = nodus_node_ping(node, peer, timeout_ms);
   nodus_node_close(node);
   puts(rc == 0 ? "pong" : "pang");

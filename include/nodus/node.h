@@ -78,6 +78,10 @@ int nodus_node_list(nodus_node *node, nodus_term *out);
 /* Connects to a node if not connected; completes asynchronously. Thread
  * safe. Use nodus_node_ping to wait for the outcome. */
 int nodus_node_connect(nodus_node *node, nodus_atom peer);
+/* Dial `peer` at this port instead of asking epmd (port 0: ask epmd
+ * again). What a node without epmd (NODUS_EPMD_NONE) uses to reach
+ * others. Thread-safe. */
+int nodus_node_set_peer_port(nodus_node *node, nodus_atom peer, int port);
 /* net_adm:ping from C: 0 for pong, NODUS_ENOCONN for pang. Blocks the
  * calling thread (not the loop thread) up to timeout_ms. */
 int nodus_node_ping(nodus_node *node, nodus_atom peer, int timeout_ms);

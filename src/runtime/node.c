@@ -257,6 +257,7 @@ int nodus_node_init(nodus_node **out, const nodus_node_opts *opts) {
   idmap_init(&node->procs);
   idmap_init(&node->names);
   idmap_init(&node->peers);
+  idmap_init(&node->peer_ports);
   idmap_init(&node->aliases);
   pthread_mutex_init(&node->inbox_lock, NULL);
   pthread_mutex_init(&node->ref_lock, NULL);
@@ -378,6 +379,7 @@ void nodus_node_close(nodus_node *node) {
   idmap_free(&node->procs);
   idmap_free(&node->names);
   idmap_free(&node->peers);
+  idmap_free(&node->peer_ports);
   idmap_free(&node->aliases);
   while (node->spawns) {
     rt_spawn_entry *s = node->spawns;

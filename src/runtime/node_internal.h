@@ -118,6 +118,7 @@ struct nodus_node {
   idmap procs;    /* pid id -> nodus_proc */
   idmap names;    /* atom -> nodus_proc */
   idmap peers;    /* atom -> rt_peer */
+  idmap peer_ports; /* atom -> port given by nodus_node_set_peer_port */
   idmap aliases;  /* rt_alias_key(ref) -> rt_alias */
   uint32_t next_pid_id;
   uint64_t ref_counter;

@@ -182,6 +182,18 @@ static dist_conn_config conn_config(nodus_node *node) {
 
 /* ---- outgoing connections ---------------------------------------------- */
 
+static void dial(nodus_node *node, rt_peer *p, int port) {
+  dist_conn_config cfg = conn_config(node);
+  cfg.hs.peer_name = nodus_atom_text(p->name, NULL);
+  cfg.hs.alive_replace = alive_replace;
+  if (dist_conn_connect(&cfg, p->host, port, &p->conn)) {
+    p->conn = NULL;
+    peer_down(node, p, "cannot start a connection");
+    return;
+  }
+  dist_conn_set_user(p->conn, p);
+}
+
 static void on_port(int status, const epmd_node_info *info, void *data) {
   rt_peer *p = data;
   nodus_node *node = p->node;
@@ -192,15 +204,7 @@ static void on_port(int status, const epmd_node_info *info, void *data) {
     peer_down(node, p, why);
     return;
   }
-  dist_conn_config cfg = conn_config(node);
-  cfg.hs.peer_name = nodus_atom_text(p->name, NULL);
-  cfg.hs.alive_replace = alive_replace;
-  if (dist_conn_connect(&cfg, p->host, info->port, &p->conn)) {
-    p->conn = NULL;
-    peer_down(node, p, "cannot start a connection");
-    return;
-  }
-  dist_conn_set_user(p->conn, p);
+  dial(node, p, info->port);
 }
 
 rt_peer *rt_peer_get(nodus_node *node, nodus_atom name, bool connect) {
@@ -218,6 +222,11 @@ rt_peer *rt_peer_get(nodus_node *node, nodus_atom name, bool connect) {
   if (idmap_put(&node->peers, name, p)) {
     free(p);
     return NULL;
+  }
+  void *known = idmap_get(&node->peer_ports, name);
+  if (known) { /* an address given by the user: no epmd */
+    dial(node, p, (int)(uintptr_t)known);
+    return idmap_get(&node->peers, name);
   }
   epmd_client_opts eo = {.host = p->host, .port = node->opts.epmd_port};
   if (epmd_port_please(&node->loop, &eo, text, on_port, p, &p->resolving)) {
@@ -370,4 +379,23 @@ static void connect_on_loop(nodus_node *node, void *arg) {
 int nodus_node_connect(nodus_node *node, nodus_atom peer) {
   rt_call_sync(node, connect_on_loop, (void *)(uintptr_t)peer);
   return 0;
+}
+
+struct port_call {
+  nodus_atom peer;
+  int port, rc;
+};
+
+static void set_port_on_loop(nodus_node *node, void *arg) {
+  struct port_call *c = arg;
+  c->rc = c->port > 0 ? idmap_put(&node->peer_ports, c->peer,
+                                  (void *)(uintptr_t)c->port)
+                      : (idmap_del(&node->peer_ports, c->peer), 0);
+}
+
+int nodus_node_set_peer_port(nodus_node *node, nodus_atom peer, int port) {
+  if (!node || port < 0 || port > 65535) return NODUS_EINVAL;
+  struct port_call c = {peer, port, 0};
+  rt_call_sync(node, set_port_on_loop, &c);
+  return c.rc;
 }
