@@ -74,6 +74,7 @@ send_loop(To, I, N, Kind, Bin, Acked, W) ->
 echo() ->
     receive
         {hello, From} -> From ! {hello, self()};
+        {os_pid, From} -> From ! {os_pid, list_to_integer(os:getpid())};
         {From, Msg} when is_pid(From) -> From ! {echo, Msg};
         _ -> ok
     end,
@@ -218,19 +219,48 @@ round_trip(PingNode, EchoNode, N) ->
     after 300000 -> error({round_trip_timeout, PingNode, EchoNode})
     end.
 
+os_pid(Node) ->
+    {echo, Node} ! {os_pid, self()},
+    receive {os_pid, P} -> P after 10000 -> error({no_os_pid, Node}) end.
+
+%% CPU time (user + system, all threads) of an OS process, in clock ticks.
+cpu_ticks(OsPid) ->
+    {ok, Bin} = file:read_file("/proc/" ++ integer_to_list(OsPid) ++ "/stat"),
+    [_, AfterComm] = string:split(binary_to_list(Bin), ") "),
+    Fields = string:split(AfterComm, " ", all),
+    %% utime and stime are fields 14 and 15 of stat, 12 and 13 after comm
+    list_to_integer(lists:nth(12, Fields)) + list_to_integer(lists:nth(13, Fields)).
+
+clock_tick_us() ->
+    1.0e6 / list_to_integer(string:trim(os:cmd("getconf CLK_TCK"))).
+
 round_trip_rows(C1, C2, B1, B2, Q) ->
     Pairs = [{B1, B2}, {C1, C2}, {C1, B2}, {B1, C2}],
     [round_trip(P, E, 1000) || {P, E} <- Pairs], % warm up
+    OsPids = [{os_pid(P), os_pid(E)} || {P, E} <- Pairs],
     N = case Q of true -> 2000; false -> 20000 end,
-    Runs = [[round_trip(P, E, N) || {P, E} <- Pairs] || _ <- lists:seq(1, runs(Q))],
+    %% Each pair's runs, with the CPU its two nodes used meanwhile.
+    Timed = fun({P, E}, {OP, OE}) ->
+                    C0 = cpu_ticks(OP) + cpu_ticks(OE),
+                    R = round_trip(P, E, N),
+                    {R, cpu_ticks(OP) + cpu_ticks(OE) - C0}
+            end,
+    Runs = [[Timed(Pair, Os) || {Pair, Os} <- lists:zip(Pairs, OsPids)]
+            || _ <- lists:seq(1, runs(Q))],
     Med = fun(I) ->
                   Rs = [lists:nth(I, R) || R <- Runs],
-                  {median([M || {M, _} <- Rs]), median([P || {_, P} <- Rs])}
+                  Cpu = lists:sum([C || {_, C} <- Rs]) * clock_tick_us()
+                        / (N * length(Rs)),
+                  {median([M || {{M, _}, _} <- Rs]),
+                   median([P || {{_, P}, _} <- Rs]), Cpu}
           end,
-    [{BBm, BBp}, {CCm, CCp}, {CBm, CBp}, {BCm, BCp}] = [Med(I) || I <- lists:seq(1, 4)],
+    [{BBm, BBp, BBc}, {CCm, CCp, CCc}, {CBm, CBp, _}, {BCm, BCp, _}] =
+        [Med(I) || I <- lists:seq(1, 4)],
     Us = fun(Ns) -> io_lib:format("~.1f us", [Ns / 1000]) end,
     [{"round trip median, C->C vs B->B", Us(CCm), Us(BBm), ratio(CCm, BBm), "<= 0.5x"},
      {"round trip p99, C->C vs B->B", Us(CCp), Us(BBp), ratio(CCp, BBp), ""},
+     {"CPU per round trip (2 nodes), C->C", Us(CCc * 1000), Us(BBc * 1000),
+      ratio(CCc, BBc), ""},
      {"round trip median, C->B vs B->B", Us(CBm), Us(BBm), ratio(CBm, BBm), "<= 1x"},
      {"round trip p99, C->B vs B->B", Us(CBp), Us(BBp), ratio(CBp, BBp), ""},
      {"round trip median, B->C vs B->B", Us(BCm), Us(BBm), ratio(BCm, BBm), "<= 1x"},

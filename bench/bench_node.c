@@ -18,22 +18,25 @@
  *           From ! {rt_result, MedianNs, P99Ns}.
  *
  * Every process also answers {hello, From} with From ! {hello, self()}, so
- * the controller can learn pids.
+ * the controller can learn pids,
  *
- *   bench_node --name NAME [--cookie C] [--epmd-port P]
+ * and {os_pid, From} with From ! {os_pid, getpid()} (CPU accounting).
+ *
+ *   bench_node --name NAME [--cookie C] [--epmd-port P] [--spin-us US]
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nodus.h>
 
 #define CHUNK 1000 /* sends between yields to the loop */
 
 static nodus_atom a_seq, a_start, a_ack, a_done, a_armed, a_continue, a_send,
-    a_echo, a_rt, a_rt_result, a_hello, a_bin100, a_bin4k;
+    a_echo, a_rt, a_rt_result, a_hello, a_os_pid, a_bin100, a_bin4k;
 
 static nodus_atom atom(const char *s) {
   nodus_atom a;
@@ -63,12 +66,20 @@ static nodus_term copy_of(const nodus_term *t) {
   return nodus_copy(&c, t) ? (nodus_term){0} : c;
 }
 
-/* {hello, From} -> From ! {hello, self()}; true when msg was one. */
+/* {hello, From} -> From ! {hello, self()}, {os_pid, From} -> From !
+ * {os_pid, getpid()}; true when msg was one of them. */
 static bool hello(nodus_proc *self, const nodus_term *msg) {
-  if (!is_tag(msg, 2, a_hello)) return false;
-  nodus_send_from(self, &msg->v.items[1],
-                  pair(nodus_atom_term(a_hello), copy_of(nodus_self(self))));
-  return true;
+  if (is_tag(msg, 2, a_hello)) {
+    nodus_send_from(self, &msg->v.items[1],
+                    pair(nodus_atom_term(a_hello), copy_of(nodus_self(self))));
+    return true;
+  }
+  if (is_tag(msg, 2, a_os_pid)) {
+    nodus_send_from(self, &msg->v.items[1],
+                    pair(nodus_atom_term(a_os_pid), nodus_int(getpid())));
+    return true;
+  }
+  return false;
 }
 
 /* ---- sink -------------------------------------------------------------- */
@@ -255,9 +266,10 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--name") && v) opts.name = v, i++;
     else if (!strcmp(a, "--cookie") && v) opts.cookie = v, i++;
     else if (!strcmp(a, "--epmd-port") && v) opts.epmd_port = atoi(v), i++;
+    else if (!strcmp(a, "--spin-us") && v) opts.spin_us = atoi(v), i++;
     else {
-      fprintf(stderr,
-              "usage: bench_node --name NAME [--cookie C] [--epmd-port P]\n");
+      fprintf(stderr, "usage: bench_node --name NAME [--cookie C] "
+                      "[--epmd-port P] [--spin-us US]\n");
       return 2;
     }
   }
@@ -269,6 +281,7 @@ int main(int argc, char **argv) {
   a_done = atom("done"), a_armed = atom("armed"), a_continue = atom("continue");
   a_send = atom("send"), a_echo = atom("echo"), a_rt = atom("rt");
   a_rt_result = atom("rt_result"), a_hello = atom("hello");
+  a_os_pid = atom("os_pid");
   a_bin100 = atom("bin100"), a_bin4k = atom("bin4k");
 
   sigset_t stop;

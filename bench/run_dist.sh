@@ -35,8 +35,10 @@ erlc -o "$TMP" "$HERE/bench_dist.erl"
 epmd -port "$EPMD_PORT" -daemon
 for _ in $(seq 50); do epmd -port "$EPMD_PORT" -names >/dev/null 2>&1 && break; sleep 0.1; done
 
+# C_NODE_ARGS: extra options for the two C nodes, e.g. "--spin-us -1".
 for n in c1 c2; do
-  "$CBIN" --name "$n" --cookie "$COOKIE" --epmd-port "$EPMD_PORT" >"$TMP/$n.log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$CBIN" --name "$n" --cookie "$COOKIE" --epmd-port "$EPMD_PORT" ${C_NODE_ARGS:-} >"$TMP/$n.log" 2>&1 &
   PIDS+=($!)
 done
 for n in b1 b2; do

@@ -5,6 +5,8 @@
 #include "nodus/error.h"
 #include "nodus/node.h"
 #include "nodus/otp.h"
+#include "nodus/pg.h"
+#include "nodus/pubsub.h"
 #include "nodus/term.h"
 
 #define NODUS_VERSION_MAJOR 0

@@ -33,8 +33,14 @@ enum { NODUS_LOG_ERROR, NODUS_LOG_WARN, NODUS_LOG_INFO, NODUS_LOG_DEBUG };
  * (more with NODUS_LOG=info|debug in the environment). */
 typedef void (*nodus_log_fn)(void *arg, int level, const char *node,
                              const char *component, const char *msg);
+/* Logs one line through the node's hook (services layered on the
+ * runtime use it, so their lines go where the node's go). */
+void nodus_log(nodus_node *node, int level, const char *component,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- The node ---------------------------------------------------------- */
+
+#define NODUS_SPIN_DEFAULT_US 50
 
 enum nodus_epmd_mode {
   NODUS_EPMD_AUTO = 0, /* use the epmd on epmd_port; start an embedded one
@@ -53,6 +59,11 @@ typedef struct nodus_node_opts {
   int epmd_port;              /* 0: $ERL_EPMD_PORT or 4369 */
   unsigned net_ticktime_ms;   /* 0: 60000, as BEAM */
   bool hidden;                /* not in the peers' nodes() */
+  /* After the processes have run, keep polling this long (µs) for more
+   * work before the loop sleeps: a sleeping loop thread costs each hop a
+   * kernel wake-up (tens of µs), a spinning one burns CPU meanwhile, as
+   * BEAM's schedulers do. 0: NODUS_SPIN_DEFAULT_US; negative: never. */
+  int spin_us;
   nodus_log_fn log;           /* NULL: the default hook */
   void *log_arg;
 } nodus_node_opts;
@@ -86,6 +97,15 @@ int nodus_node_set_peer_port(nodus_node *node, nodus_atom peer, int port);
  * calling thread (not the loop thread) up to timeout_ms. */
 int nodus_node_ping(nodus_node *node, nodus_atom peer, int timeout_ms);
 
+/* Work on the loop thread, for services built on the runtime (pg, pub/sub)
+ * whose state is touched only there. Both run fn(node, arg) at once when
+ * called on the loop thread (from a handler). nodus_node_call otherwise
+ * posts it and waits until it ran; nodus_node_post posts it and returns
+ * (fn owns arg). NODUS_ESTATE when the node is closing: fn did not run. */
+typedef void (*nodus_loop_fn)(nodus_node *node, void *arg);
+int nodus_node_call(nodus_node *node, nodus_loop_fn fn, void *arg);
+int nodus_node_post(nodus_node *node, nodus_loop_fn fn, void *arg);
+
 /* ---- Processes --------------------------------------------------------- */
 
 /* A message handler. `msg` is borrowed for the call; nodus_copy() what you
@@ -100,6 +120,10 @@ typedef struct nodus_proc_spec {
   void *state;               /* user data, nodus_proc_state() */
   const char *register_name; /* optional local name */
   bool trap_exit;
+  /* Optional: runs once on the loop before the first message, after the
+   * spawner is done with the new process (a remote spawner has its
+   * SPAWN_REPLY), so it may exit or send at once. */
+  void (*on_start)(nodus_proc *self);
 } nodus_proc_spec;
 
 /* Spawns a process; *pid (if not NULL) gets its pid (owned). Thread-safe. */
@@ -109,6 +133,9 @@ int nodus_spawn(nodus_node *node, const nodus_proc_spec *spec,
 int nodus_spawn_from(nodus_proc *self, const nodus_proc_spec *spec,
                      bool link, nodus_term *pid);
 
+/* The live process behind a pid of this node, or NULL. Loop thread only
+ * (a handler or a nodus_node_call fn); valid until the process exits. */
+nodus_proc *nodus_proc_lookup(nodus_node *node, const nodus_term *pid);
 const nodus_term *nodus_self(const nodus_proc *self);
 nodus_node *nodus_proc_node(const nodus_proc *self);
 void *nodus_proc_state(const nodus_proc *self);

@@ -271,11 +271,17 @@ int nodus_node_init(nodus_node **out, const nodus_node_opts *opts) {
   node->wakeup.data = node;
   uv_idle_init(&node->loop, &node->runner);
   node->runner.data = node;
+  uv_idle_init(&node->loop, &node->spinner);
+  node->spinner.data = node;
+  node->spin_ns = opts->spin_us < 0    ? 0
+                  : opts->spin_us == 0 ? NODUS_SPIN_DEFAULT_US * 1000ull
+                                       : (uint64_t)opts->spin_us * 1000;
 
   const char *addr = opts->listen_address ? opts->listen_address : "0.0.0.0";
   if ((rc = rt_peers_listen_at(node, addr, opts->port))) goto fail_loop;
   if ((rc = rt_epmd_start(node))) goto fail_loop;
   if ((rc = rt_sysprocs_start(node))) goto fail_loop;
+  if ((rc = rt_extensions_start(node))) goto fail_loop;
   *out = node;
   return 0;
 
@@ -284,6 +290,7 @@ fail_loop:
   shutdown_on_loop(node);
   uv_run(&node->loop, UV_RUN_DEFAULT);
   uv_loop_close(&node->loop);
+  rt_extensions_stop(node);
 fail_free:
   free(node->epmd_wait);
   free(node);
@@ -305,6 +312,7 @@ static void shutdown_on_loop(nodus_node *node) {
   rt_peers_close_all(node);
   rt_epmd_close(node);
   close_if_open((uv_handle_t *)&node->runner);
+  close_if_open((uv_handle_t *)&node->spinner);
   close_if_open((uv_handle_t *)&node->wakeup);
 }
 
@@ -381,6 +389,7 @@ void nodus_node_close(nodus_node *node) {
   idmap_free(&node->peers);
   idmap_free(&node->peer_ports);
   idmap_free(&node->aliases);
+  rt_extensions_stop(node);
   while (node->spawns) {
     rt_spawn_entry *s = node->spawns;
     node->spawns = s->next;

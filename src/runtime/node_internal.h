@@ -61,6 +61,7 @@ struct nodus_proc {
   msg_queue queue;
   struct nodus_proc *run_next; /* in the node's run queue */
   bool queued, running, exiting, dead;
+  bool start_pending; /* spec.on_start has not run yet */
   nodus_term exit_reason;
   rt_link *links;
   rt_monitor *mons_out, *mons_in;
@@ -82,7 +83,19 @@ typedef struct rt_peer {
   msg_queue pending; /* encoded messages waiting for the handshake: the
                         bytes are in a binary term */
   uint64_t next_unlink_id;
+  /* ctlcache.c: the last SEND_SENDER control sent, encoded, and the last
+   * send control received, as its bytes and decoded. */
+  nodus_term tx_control;
+  uint8_t *tx_bytes;
+  size_t tx_len;
+  nodus_term rx_control;
+  int rx_op;
+  bool rx_versioned;
+  size_t rx_len; /* 0: nothing cached */
+  uint8_t rx_bytes[160];
 } rt_peer;
+
+#define RT_EXT_MAX 8 /* extension.c: layers a node runs above the runtime */
 
 typedef struct rt_spawn_entry {
   struct rt_spawn_entry *next;
@@ -125,7 +138,11 @@ struct nodus_node {
   pthread_mutex_t ref_lock;
   nodus_proc *run_head, *run_tail;
   uv_idle_t runner;
+  uv_idle_t spinner;   /* polls on for spin_ns after the run queue ran */
+  uint64_t spin_ns;    /* 0: never spin */
+  uint64_t last_run_ns;
   rt_spawn_entry *spawns;
+  void *ext_data[RT_EXT_MAX]; /* extension.c: per-node data of layers above */
   nodus_proc *sys; /* sender of REG_SEND/ALIAS_SEND made outside processes */
 
   /* Cross-thread inbox. */
@@ -183,6 +200,19 @@ void rt_node_up_signals(nodus_node *node, nodus_atom peer);
 rt_monitor *rt_monitor_take(rt_monitor **list, const nodus_term *ref);
 void rt_monitor_free(rt_monitor *m);
 
+/* ctlcache.c: fast paths for message streams (see there). send: 1 when
+ * it sent msg (taken), 0 when the caller must (msg untouched), <0 error
+ * (msg taken). receive: true when it dispatched the message. learn:
+ * remember a fully decoded message's control for the next ones. */
+struct dist_ctl_msg;
+int rt_ctlcache_send(rt_peer *p, const nodus_term *from, const nodus_term *to,
+                     nodus_term *msg);
+bool rt_ctlcache_receive(nodus_node *node, rt_peer *p, const uint8_t *data,
+                         size_t len, bool versioned);
+void rt_ctlcache_learn(rt_peer *p, const struct dist_ctl_msg *msg,
+                       const uint8_t *data, size_t len, bool versioned);
+void rt_ctlcache_free(rt_peer *p);
+
 /* dist glue (peer.c): connections and control messages. */
 rt_peer *rt_peer_get(nodus_node *node, nodus_atom name, bool connect);
 /* Sends a control tuple (taken) and optional payload (taken; NONE for
@@ -213,6 +243,22 @@ void rt_aliases_drop_all(nodus_proc *p);
 
 /* timer.c */
 void rt_timers_cancel_all(nodus_proc *p);
+
+/* extension.c: layers above the runtime (otp, cluster services) that
+ * every node runs. A layer registers once per program, from a constructor;
+ * each node starts it (on the loop, at the end of nodus_node_init) and
+ * stops it when it closes, after its processes are gone. The runtime
+ * knows nothing more about them. */
+typedef struct rt_extension {
+  const char *name;
+  int (*start)(nodus_node *node, void **data);
+  void (*stop)(nodus_node *node, void *data);
+} rt_extension;
+/* Returns the slot (for rt_extension_data), or a negative code. */
+int rt_extension_register(const rt_extension *ext);
+void *rt_extension_data(nodus_node *node, int slot);
+int rt_extensions_start(nodus_node *node);
+void rt_extensions_stop(nodus_node *node);
 
 /* sysproc.c */
 int rt_sysprocs_start(nodus_node *node);

@@ -15,6 +15,7 @@
 static void peer_free(rt_peer *p) {
   if (p->resolving) epmd_cancel(p->resolving);
   msgq_clear(&p->pending);
+  rt_ctlcache_free(p);
   free(p);
 }
 
@@ -136,7 +137,7 @@ static void on_message(dist_conn *c, const uint8_t *data, size_t len,
                        bool versioned, void *arg) {
   nodus_node *node = arg;
   rt_peer *p = dist_conn_user(c);
-  if (!p) return;
+  if (!p || rt_ctlcache_receive(node, p, data, len, versioned)) return;
   dist_ctl_msg msg;
   int rc = versioned ? dist_ctl_decode(data, len, NULL, &msg)
                      : dist_ctl_decode_unversioned(data, len, NULL, &msg);
@@ -158,6 +159,7 @@ static void on_message(dist_conn *c, const uint8_t *data, size_t len,
     dist_conn_close(c, why);
     return;
   }
+  rt_ctlcache_learn(p, &msg, data, len, versioned);
   rt_dispatch(node, p, &msg);
   dist_ctl_free(&msg);
 }

@@ -4,6 +4,7 @@
  * puts the process on the node's run queue; an idle handle drains the run
  * queue, a bounded number of messages per process per round so one busy
  * process can't starve the rest or the network. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,16 @@ nodus_proc *rt_proc_by_name(nodus_node *node, nodus_atom name) {
 
 static void on_idle(uv_idle_t *h) { rt_run_queue(h->data); }
 
+/* An active idle handle makes the loop poll without sleeping: it spins on
+ * until spin_ns have passed since the processes last ran. Each turn
+ * yields the CPU: loopback packets are delivered by the kernel's softirq
+ * thread when it gets a CPU, and spinners that never yield starve it. */
+static void on_spin(uv_idle_t *h) {
+  nodus_node *node = h->data;
+  if (uv_hrtime() - node->last_run_ns > node->spin_ns) uv_idle_stop(h);
+  else sched_yield();
+}
+
 static void schedule(nodus_proc *p) {
   nodus_node *node = p->node;
   if (p->queued) return;
@@ -91,6 +102,11 @@ int rt_spawn(nodus_node *node, const nodus_proc_spec *spec, nodus_proc **out) {
       free(p);
       return rc;
     }
+  }
+  if (spec->on_start) {
+    /* Run it from the run queue: the spawner finishes first. */
+    p->start_pending = true;
+    schedule(p);
   }
   *out = p;
   return 0;
@@ -159,6 +175,12 @@ void rt_run_queue(nodus_node *node) {
     if (p->dead) {
       proc_destroy(p);
     } else {
+      if (p->start_pending && !p->exiting) {
+        p->start_pending = false;
+        p->running = true;
+        p->spec.on_start(p);
+        p->running = false;
+      }
       for (int i = 0; i < MESSAGES_PER_ROUND && !p->exiting; i++) {
         msg_item *m = msgq_pop(&p->queue);
         if (!m) break;
@@ -174,6 +196,10 @@ void rt_run_queue(nodus_node *node) {
     if (last) break;
   }
   if (!node->run_head) uv_idle_stop(&node->runner);
+  if (node->spin_ns && !node->closing) {
+    node->last_run_ns = uv_hrtime();
+    uv_idle_start(&node->spinner, on_spin);
+  }
 }
 
 void rt_procs_close_all(nodus_node *node) {

@@ -7,6 +7,11 @@
 static int send_remote_pid(nodus_node *node, nodus_proc *from,
                            const nodus_term *to, nodus_term msg) {
   nodus_atom peer = rt_node_of(to);
+  if (from) { /* a stream from a process: see ctlcache.c */
+    rt_peer *p = rt_peer_get(node, peer, false);
+    int rc = p ? rt_ctlcache_send(p, &from->pid, to, &msg) : 0;
+    if (rc) return rc < 0 ? rc : 0;
+  }
   nodus_term ctl;
   if (from && (rt_peer_flags(node, peer) & DFLAG_SEND_SENDER))
     ctl = rt_tuple(3, nodus_int(CTL_SEND_SENDER), rt_copy(&from->pid),

@@ -401,13 +401,28 @@ static int as_agent(enum agent_op op, nodus_term a, nodus_term b,
 
 /* ---- commands ------------------------------------------------------------ */
 
-/* Splits off the first space-separated word of *rest. */
+/* Splits off the first space-separated word of *rest; spaces inside
+ * brackets and quotes don't split, so `{echo, 'a@b'}` is one word. */
 static char *word(char **rest) {
   char *s = *rest;
   while (*s == ' ') s++;
   if (!*s) return NULL;
-  char *w = s;
-  while (*s && *s != ' ') s++;
+  char *w = s, quote = 0;
+  int depth = 0;
+  for (; *s && (*s != ' ' || depth > 0 || quote); s++) {
+    if (quote) {
+      if (*s == '\\' && s[1]) s++;
+      else if (*s == quote) quote = 0;
+    } else if (*s == '\'' || *s == '"') {
+      quote = *s;
+    } else if (strchr("{[(", *s) || (*s == '<' && s[1] == '<')) {
+      depth++;
+      if (*s == '<') s++;
+    } else if (strchr("}])", *s) || (*s == '>' && s[1] == '>')) {
+      depth--;
+      if (*s == '>') s++;
+    }
+  }
   if (*s) *s++ = 0;
   while (*s == ' ') s++;
   *rest = s;

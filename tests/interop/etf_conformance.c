@@ -346,7 +346,7 @@ static int c2beam(const char *path, size_t count, uint64_t seed) {
     return 2;
   }
   tgen g = {.rand = {seed}};
-  size_t written = 0, failed = 0;
+  size_t written = 0, failed = 0, large = 0;
   /* The record count goes first; patch it at the end. */
   fwrite("NODUSCTOB1", 1, 10, f);
   long count_at = ftell(f);
@@ -371,6 +371,7 @@ static int c2beam(const char *path, size_t count, uint64_t seed) {
         fprintf(stderr, "C->BEAM #%zu: encode %s / %s, print %s\n", i, nodus_err_name(r1),
                 nodus_err_name(r2), nodus_err_name(r3));
     } else {
+      large += (g.has & TG_HAS_LARGE_MAP) != 0;
       fputc((g.has & TG_HAS_LARGE_MAP) ? 1 : 0, f);
       put_u32(f, (uint32_t)tl);
       fwrite(text, 1, tl, f);
@@ -388,8 +389,8 @@ static int c2beam(const char *path, size_t count, uint64_t seed) {
   fseek(f, count_at, SEEK_SET);
   put_u32(f, (uint32_t)written);
   if (fclose(f) != 0) return 2;
-  printf("C->BEAM: wrote %zu terms, %zu could not be encoded or printed by nodus\n",
-         written, failed);
+  printf("C->BEAM: wrote %zu terms (%zu with maps of > 32 keys), %zu could not be "
+         "encoded or printed by nodus\n", written, large, failed);
   return failed ? 1 : 0;
 }
 

@@ -407,15 +407,13 @@ check_one({Flags, CText, E1, E2}, Ix, Subst) ->
             Got = substitute(CText, Subst),
             LargeMap = Flags band 1 =/= 0,
             Errs =
-                [{Ix, fmt("minor_version 1 bytes differ~n  term: ~ts~n  beam: ~w~n  nodus: ~w",
-                          [Text, Want1, E1])}
+                [{Ix, fmt("minor_version 1 bytes differ~n  term: ~ts~n~ts", [clip(Text), bytes_diff(Want1, E1)])}
                  || Want1 =/= E1, not LargeMap] ++
-                [{Ix, fmt("minor_version 2 bytes differ~n  term: ~ts~n  beam: ~w~n  nodus: ~w",
-                          [Text, Want2, E2])}
+                [{Ix, fmt("minor_version 2 bytes differ~n  term: ~ts~n~ts", [clip(Text), bytes_diff(Want2, E2)])}
                  || Want2 =/= E2, not LargeMap] ++
-                [{Ix, fmt("minor_version 2 decodes to another term~n  term: ~ts", [Text])}
+                [{Ix, fmt("minor_version 2 decodes to another term~n  term: ~ts", [clip(Text)])}
                  || not same_decode(E2, T)] ++
-                [{Ix, fmt("text differs~n  beam:  ~ts~n  nodus: ~ts", [Text, Got])}
+                [{Ix, fmt("text differs~n~ts", [text_diff(Text, Got)])}
                  || Got =/= Text, not LargeMap] ++
                 large_map_checks(LargeMap, Ix, T, Text, CText, E1, Want1),
             Errs
@@ -423,6 +421,33 @@ check_one({Flags, CText, E1, E2}, Ix, Subst) ->
         [{Ix, fmt("binary_to_term failed (~p:~p)~n  nodus text: ~ts~n  bytes: ~w",
                   [C, R, CText, E1])}]
     end.
+
+%% Reports show a window from a little before the first difference.
+prefix_len(<<C, A/binary>>, <<C, B/binary>>, N) -> prefix_len(A, B, N + 1);
+prefix_len(_, _, N) -> N.
+
+bytes_diff(Want, Got) ->
+    At = prefix_len(Want, Got, 0),
+    From = max(0, At - 16),
+    Win = fun(B) -> binary:part(B, From, min(64, byte_size(B) - From)) end,
+    fmt("  first difference at byte ~b (sizes: beam ~b, nodus ~b), bytes from ~b:~n"
+        "  beam:  ~w~n  nodus: ~w", [At, byte_size(Want), byte_size(Got), From, Win(Want), Win(Got)]).
+
+text_diff(Want, Got) ->
+    At = prefix_len(Want, Got, 0),
+    %% Back up to a UTF-8 character boundary.
+    From = back_to_char(Want, max(0, At - 60)),
+    Win = fun(B) -> clip(binary:part(B, From, byte_size(B) - From)) end,
+    Dots = case From of 0 -> ""; _ -> "..." end,
+    fmt("  first difference at byte ~b~n  beam:  ~ts~ts~n  nodus: ~ts~ts",
+        [At, Dots, Win(Want), Dots, Win(Got)]).
+
+back_to_char(_, 0) -> 0;
+back_to_char(B, N) ->
+    case binary:at(B, N) band 16#C0 of 16#80 -> back_to_char(B, N - 1); _ -> N end.
+
+clip(B) when byte_size(B) > 300 -> <<(binary:part(B, 0, back_to_char(B, 300)))/binary, " ...">>;
+clip(B) -> B.
 
 same_decode(Bin, T) ->
     try binary_to_term(Bin) =:= T catch _:_ -> false end.
