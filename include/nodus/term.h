@@ -78,7 +78,7 @@ typedef struct nodus_term {
 #define NODUS_TF_BITS_MASK 0x07 /* BINARY: bits used in last byte, 0 = 8 */
 #define NODUS_TF_MAP_SORTED 0x08 /* MAP: pairs are in key order */
 #define NODUS_TF_FUN_EXPORT 0x10 /* FUN: EXPORT_EXT (else a closure) */
-#define NODUS_TF_ID_V4 0x20      /* PORT: id needs more than 32 bits */
+#define NODUS_TF_ID_V4 0x20      /* PORT: id needs more than 28 bits */
 
 struct nodus_big {
   uint32_t refs;

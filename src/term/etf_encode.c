@@ -108,6 +108,49 @@ static int atom_form_cached(enc *e, nodus_atom a, const atom_form **f) {
   return 0;
 }
 
+/* OTP 25 writes a port id above 28 bits as V4_PORT_EXT (64-bit id). */
+static bool port_needs_v4(const nodus_ident *id) {
+  return id->w[1] != 0 || id->w[0] > 0x0FFFFFFFu;
+}
+
+/* An export fun's module, function and arity, from its stored bytes, so it
+ * is written with this encoder's atom forms as BEAM would (a stored
+ * ATOM_EXT must become SMALL_ATOM_UTF8 under minor_version 2). */
+typedef struct export_parts {
+  nodus_atom module, function;
+  uint8_t arity;
+} export_parts;
+
+static bool export_parts_of(const nodus_term *t, export_parts *x) {
+  if (!(t->flags & NODUS_TF_FUN_EXPORT) || t->n < 2 ||
+      t->v.bin->data[0] != ETF_EXPORT)
+    return false;
+  /* Decode the three parts in turn, each from a copy where a version byte
+   * goes over the byte before it (the tag, then the part just read). */
+  uint8_t *buf = malloc(t->n);
+  if (!buf) return false;
+  memcpy(buf, t->v.bin->data, t->n);
+  nodus_term part[3] = {{0}};
+  size_t off = 0, used = 0;
+  int rc = 0;
+  for (int i = 0; i < 3 && !rc; i++) {
+    buf[off] = NODUS_ETF_VERSION;
+    rc = nodus_etf_decode(buf + off, t->n - off, NULL, &part[i], &used);
+    off += used - 1;
+  }
+  bool ok = !rc && part[0].type == NODUS_T_ATOM &&
+            part[1].type == NODUS_T_ATOM && part[2].type == NODUS_T_INT &&
+            part[2].v.i >= 0 && part[2].v.i <= 255;
+  if (ok) {
+    x->module = part[0].v.atom;
+    x->function = part[1].v.atom;
+    x->arity = (uint8_t)part[2].v.i;
+  }
+  for (int i = 0; i < 3; i++) nodus_term_free(&part[i]);
+  free(buf);
+  return ok;
+}
+
 static size_t atom_size(const atom_form *f) {
   return (f->tag == ETF_SMALL_ATOM_UTF8 ? 2 : 3) + f->wire_len;
 }
@@ -254,13 +297,23 @@ static int etf_size(enc *e, const nodus_term *t, size_t *acc) {
       if ((rc = atom_form_cached(e, t->v.id->node, &f))) return rc;
       *acc += 1 + atom_size(f);
       if (t->type == NODUS_T_PID) *acc += 12;
-      else if (t->type == NODUS_T_PORT) *acc += t->v.id->w[1] ? 12 : 8;
+      else if (t->type == NODUS_T_PORT) *acc += port_needs_v4(t->v.id) ? 12 : 8;
       else *acc += 2 + 4 + 4 * (size_t)t->v.id->len;
       return 0;
-    case NODUS_T_FUN:
+    case NODUS_T_FUN: {
       if (!t->v.bin || t->n == 0) return NODUS_EINVAL;
-      *acc += t->n;
+      export_parts x;
+      if (!export_parts_of(t, &x)) { /* closures go as they came */
+        *acc += t->n;
+        return 0;
+      }
+      /* One at a time: the second lookup may reuse the first's slot. */
+      if ((rc = atom_form_cached(e, x.module, &f))) return rc;
+      *acc += 1 + atom_size(f) + 2;
+      if ((rc = atom_form_cached(e, x.function, &f))) return rc;
+      *acc += atom_size(f);
       return 0;
+    }
     default: return NODUS_EINVAL; /* NODUS_T_NONE or garbage */
   }
 }
@@ -376,7 +429,7 @@ static uint8_t *etf_write(enc *e, const nodus_term *t, uint8_t *p) {
         p = write_atom(p, f);
         p = put32(p, id->w[0]);
         p = put32(p, id->w[1]);
-      } else if (t->type == NODUS_T_PORT && id->w[1]) {
+      } else if (t->type == NODUS_T_PORT && port_needs_v4(id)) {
         *p++ = ETF_V4_PORT;
         p = write_atom(p, f);
         p = put32(p, id->w[1]);
@@ -395,9 +448,21 @@ static uint8_t *etf_write(enc *e, const nodus_term *t, uint8_t *p) {
       }
       return put32(p, id->creation);
     }
-    case NODUS_T_FUN:
-      memcpy(p, t->v.bin->data, t->n);
-      return p + t->n;
+    case NODUS_T_FUN: {
+      export_parts x;
+      if (!export_parts_of(t, &x)) {
+        memcpy(p, t->v.bin->data, t->n);
+        return p + t->n;
+      }
+      *p++ = ETF_EXPORT;
+      atom_form_cached(e, x.module, &f);
+      p = write_atom(p, f);
+      atom_form_cached(e, x.function, &f);
+      p = write_atom(p, f);
+      *p++ = ETF_SMALL_INTEGER;
+      *p++ = x.arity;
+      return p;
+    }
     default: return p; /* unreachable after etf_size */
   }
 }

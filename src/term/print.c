@@ -22,8 +22,8 @@
  *    #Ref<'n@h'.1.2.3>. Those of opts->local_node print as erl does.
  *  - funs print as erl's fun_to_list does (fun m:f/1, #Fun<m.1.2>); the
  *    VM writes their atoms as raw UTF-8 bytes, which erl then hands back
- *    as one character per byte. We emit those bytes as they are, so the
- *    text reads (and parses back) as UTF-8.
+ *    as one character per byte: 'é' prints as "Ã©", as in erl, and the
+ *    parser reads it back as 'é'.
  *  - terms nested deeper than PRINT_MAX_DEPTH give NODUS_ETOODEEP rather
  *    than exhausting the stack.
  */
@@ -216,10 +216,16 @@ static int put_items(printer *p, const nodus_term *items, uint32_t n,
 
 /* Maps print in their stored order: key order when sorted, and for maps
  * decoded off the wire the order BEAM sent, which is maps:to_list order. */
+/* OTP 25 prints a map in maps:to_list order: key order for up to 32 keys
+ * (the stored order of decoded and C-built maps alike) and, for BEAM's
+ * larger hash-ordered maps, the reverse of the order term_to_binary wrote
+ * them in, which decoded maps keep. */
 static int put_map(printer *p, const nodus_term *t, int depth) {
+  bool reverse = t->n > 32 && !(t->flags & NODUS_TF_MAP_SORTED);
   term_buf_puts(p->b, "#{");
-  for (uint32_t i = 0; i < t->n; i++) {
-    if (i) term_buf_putc(p->b, ',');
+  for (uint32_t k = 0; k < t->n; k++) {
+    uint32_t i = reverse ? t->n - 1 - k : k;
+    if (k) term_buf_putc(p->b, ',');
     int rc = put_term(p, &t->v.items[2 * i], depth + 1);
     if (rc) return rc;
     term_buf_puts(p->b, " => ");
@@ -402,6 +408,9 @@ static void put_vm_atom(term_buf *b, const char *s, size_t len) {
     } else if (c == 0xC2 && i + 1 < len && (uint8_t)s[i + 1] < 0xA0) {
       /* U+0080..U+009F: C1 controls, escaped by their latin-1 code. */
       term_buf_printf(b, "\\%03o", (uint8_t)s[++i]);
+    } else if (c >= 0x80) { /* a raw byte, which erl shows as a char */
+      uint8_t u[4];
+      term_buf_put(b, u, term_utf8_encode(c, u));
     } else {
       term_buf_putc(b, (char)c);
     }

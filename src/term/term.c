@@ -195,7 +195,7 @@ int nodus_mk_port(nodus_term *out, nodus_atom node, uint64_t id,
   out->v.id->len = 2;
   out->v.id->w[0] = (uint32_t)id;
   out->v.id->w[1] = (uint32_t)(id >> 32);
-  if (id > UINT32_MAX) out->flags = NODUS_TF_ID_V4;
+  if (id > 0x0FFFFFFFu) out->flags = NODUS_TF_ID_V4; /* as OTP 25 encodes */
   return 0;
 }
 

@@ -168,6 +168,29 @@ static void check_parse_print(size_t idx, const nodus_term *t) {
   free(text);
 }
 
+/* Export funs print as BEAM's fun_to_list does, raw UTF-8 bytes shown as
+ * one character each ('é' as "Ã©"): like erl's, that text does not parse
+ * back, so such terms skip the parse(print) check. */
+static bool has_non_ascii_fun(const nodus_term *t) {
+  switch (t->type) {
+    case NODUS_T_FUN:
+      for (uint32_t i = 0; i < t->n; i++)
+        if (t->v.bin->data[i] >= 0x80) return true;
+      return false;
+    case NODUS_T_TUPLE:
+    case NODUS_T_LIST:
+    case NODUS_T_MAP: {
+      size_t n = t->type == NODUS_T_TUPLE ? t->n
+                 : t->type == NODUS_T_LIST ? (size_t)t->n + 1
+                                           : 2 * (size_t)t->n;
+      for (size_t i = 0; i < n; i++)
+        if (has_non_ascii_fun(&t->v.items[i])) return true;
+      return false;
+    }
+    default: return false;
+  }
+}
+
 int main(void) {
   const char *env = getenv("NODUS_SEED");
   uint64_t seed = env && *env ? strtoull(env, NULL, 10) : 20240611;
@@ -187,14 +210,14 @@ int main(void) {
     check_roundtrip(i, &t, 1, 6);
     check_copy(i, &t);
     check_maps(i, &t);
-    if (g.has & TG_HAS_REMOTE_ID)
+    if ((g.has & TG_HAS_REMOTE_ID) || has_non_ascii_fun(&t))
       parse_skipped++;
     else
       check_parse_print(i, &t);
     nodus_term_free(&t);
   }
   if (shown > MAX_SHOWN) fprintf(stderr, "(%d more failures not shown)\n", shown - MAX_SHOWN);
-  printf("test_term_property: %d terms, %zu skipped parse(print) (remote ids)\n", TERMS,
+  printf("test_term_property: %d terms, %zu skipped parse(print) (remote ids, non-ASCII funs)\n", TERMS,
          parse_skipped);
   return check_report();
 }
