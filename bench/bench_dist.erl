@@ -147,10 +147,15 @@ wait_pong(Node, Left) ->
         pang -> timer:sleep(50), wait_pong(Node, Left - 50)
     end.
 
-pid_of(Name, Node) ->
+%% Asks again for a while: a node answers pings before its -eval has
+%% registered the benchmark processes.
+pid_of(Name, Node) -> pid_of(Name, Node, 50).
+
+pid_of(Name, Node, 0) -> error({no_answer, Name, Node});
+pid_of(Name, Node, Tries) ->
     {Name, Node} ! {hello, self()},
     receive {hello, Pid} when node(Pid) =:= Node -> Pid
-    after 10000 -> error({no_answer, Name, Node})
+    after 200 -> pid_of(Name, Node, Tries - 1)
     end.
 
 median(Xs) -> lists:nth((length(Xs) + 1) div 2, lists:sort(Xs)).

@@ -20,6 +20,7 @@ CBIN=$(cd "$BUILD_DIR" && pwd)/bin/bench_node
 COOKIE=nodusbench
 EPMD_PORT=$((20000 + RANDOM % 20000))
 export ERL_EPMD_PORT=$EPMD_PORT
+export ERL_CRASH_DUMP_SECONDS=0 # a failed run leaves no erl_crash.dump
 TMP=$(mktemp -d)
 PIDS=()
 

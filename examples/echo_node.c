@@ -7,6 +7,9 @@
  *   $ erl -sname a -setcookie secret
  *   1> {echo, 'echo@myhost'} ! {self(), hello}, flush().
  *   Shell got {echo,hello}
+ *
+ * With --join SCOPE:GROUP (repeatable) the echo process also joins pg
+ * groups, so pg:get_members(SCOPE, GROUP) on any node finds it.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -30,11 +33,32 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: echo_node --name NAME [--cookie COOKIE] [--port PORT]\n"
           "                 [--epmd-port PORT | --no-epmd] [--ticktime SECONDS]\n"
+          "                 [--join SCOPE:GROUP]...\n"
           "Joins the cluster as NAME and echoes {From, Msg} as {echo, Msg}.\n");
+}
+
+/* Joins pid to GROUP (an atom) in the pg scope SCOPE. The scope runs until
+ * the node closes, so the handle is released at once. */
+static int join_group(nodus_node *node, const char *spec, const nodus_term *pid) {
+  char scope[256];
+  const char *colon = strchr(spec, ':');
+  if (!colon || colon == spec || !colon[1] || colon - spec >= (long)sizeof scope)
+    return NODUS_EINVAL;
+  memcpy(scope, spec, (size_t)(colon - spec));
+  scope[colon - spec] = 0;
+  nodus_pg *pg;
+  nodus_term group;
+  int rc = nodus_pg_start(node, scope, &pg);
+  if (rc) return rc;
+  if (!(rc = nodus_mk_atom(&group, colon + 1))) rc = nodus_pg_join(pg, &group, pid);
+  nodus_pg_release(pg);
+  return rc;
 }
 
 int main(int argc, char **argv) {
   nodus_node_opts opts = {0};
+  const char *joins[16];
+  int njoins = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -50,6 +74,8 @@ int main(int argc, char **argv) {
       opts.epmd_mode = NODUS_EPMD_NONE; /* peers dial our port directly */
     } else if (!strcmp(a, "--epmd-port") && v) {
       opts.epmd_port = atoi(v), i++;
+    } else if (!strcmp(a, "--join") && v && njoins < 16) {
+      joins[njoins++] = v, i++;
     } else if (!strcmp(a, "--ticktime") && v) {
       opts.net_ticktime_ms = (unsigned)atoi(v) * 1000, i++;
     } else {
@@ -77,7 +103,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   nodus_proc_spec spec = {.on_message = echo, .register_name = "echo"};
-  if ((rc = nodus_spawn(node, &spec, NULL)) || (rc = nodus_node_start(node))) {
+  nodus_term pid = {0};
+  if (!(rc = nodus_spawn(node, &spec, &pid)) && !(rc = nodus_node_start(node)))
+    for (int i = 0; i < njoins && !rc; i++) rc = join_group(node, joins[i], &pid);
+  nodus_term_free(&pid);
+  if (rc) {
     fprintf(stderr, "echo_node: %s\n", nodus_strerror(rc));
     nodus_node_close(node);
     return 1;

@@ -34,7 +34,7 @@ struct nodus_kit {
   int ready_timeout_ms;
   char cookie[64];
   char bin_dir[512];
-  char exec[512];
+  char exec[640];
   char *exec_args[16];
   int n_exec_args;
   int n;

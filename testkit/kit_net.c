@@ -205,7 +205,7 @@ int nodus_kit_partition(nodus_kit *kit, const nodus_kit_grudge *g) {
                           sep, kit->nodes[j].ip);
           sep = ", ";
         }
-      snprintf(rules + len, sizeof rules - (size_t)len, " } drop; } }\n");
+      snprintf(rules + len, sizeof rules - (size_t)len, " } drop; }; }\n");
     }
     if ((rc = kit_nft(kit, i, rules))) return rc;
   }
@@ -246,7 +246,7 @@ int nodus_kit_loss(nodus_kit *kit, int i, int percent) {
              "add table inet kit_loss\ndelete table inet kit_loss\n"
              "table inet kit_loss { chain input { type filter hook input "
              "priority 0; policy accept; iifname \"eth0\" numgen random mod "
-             "100 < %d drop; } }\n",
+             "100 < %d drop; }; }\n",
              percent);
     if ((rc = kit_nft(kit, k, rules))) return rc;
   }

@@ -68,6 +68,10 @@ typedef struct nodus_kit_opts {
  * everything made so far is removed. Installs atexit and signal handlers
  * (SIGINT, SIGTERM, SIGHUP) that tear the kit down. */
 int nodus_kit_up(nodus_kit **kit, const nodus_kit_opts *opts);
+/* For tests: N nodes (the last `beam` BEAM), defaults otherwise, progress
+ * and faults echoed to stderr. Prints why when it fails. */
+int nodus_kit_fixture(nodus_kit **kit, int nodes, int beam,
+                      const char *const *exec_args);
 /* Re-opens a persisted kit from its state dir (the CLI). */
 int nodus_kit_attach(nodus_kit **kit, const char *state_dir);
 /* Stops every node, removes namespaces, route, state dir; frees the kit. */
@@ -115,6 +119,10 @@ int nodus_kit_run_on(nodus_kit *kit, int i, const char *const *argv,
  * `to`: C nodes connect on send) and pings `to` from from's host.
  * 0 pong, NODUS_ENOCONN pang. */
 int nodus_kit_ping(nodus_kit *kit, int from, int to, int timeout_ms);
+
+/* Whether node i itself holds a connection to node j (BEAM: nodes(); C:
+ * the last nodeup/nodedown line about j in its log). */
+bool nodus_kit_connected(nodus_kit *kit, int i, int j);
 
 /* ---- faults: all logged with a timestamp --------------------------------- */
 

@@ -20,5 +20,8 @@ int cmd_term(int argc, char **argv);
 int cmd_epmd(int argc, char **argv);
 int cmd_names(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
+int cmd_rpc(int argc, char **argv);
+int cmd_call(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 
 #endif

@@ -13,6 +13,10 @@ static const char usage[] =
     "  epmd                 run an Erlang port mapper daemon\n"
     "  names [HOST]         list the nodes an epmd knows\n"
     "  ping NODE            net_adm:ping: prints pong or pang\n"
+    "  rpc NODE MOD FUN ARGS  rpc:call, prints the result (exit 1: badrpc)\n"
+    "  call NODE NAME REQ   gen_server:call({NAME, NODE}, REQ), prints the reply\n"
+    "  cluster up|status|partition|heal|kill|restart|pause|resume|down\n"
+    "                       local test clusters with real network faults\n"
     "\n"
     "options: --help (on every command), --version\n";
 
@@ -34,6 +38,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "epmd")) return cmd_epmd(argc - 2, argv + 2);
   if (!strcmp(cmd, "names")) return cmd_names(argc - 2, argv + 2);
   if (!strcmp(cmd, "ping")) return cmd_ping(argc - 2, argv + 2);
+  if (!strcmp(cmd, "rpc")) return cmd_rpc(argc - 2, argv + 2);
+  if (!strcmp(cmd, "call")) return cmd_call(argc - 2, argv + 2);
+  if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 2, argv + 2);
   fprintf(stderr, "nodus: unknown command '%s'\n%s", cmd, usage);
   return CLI_USAGE;
 }

@@ -36,13 +36,30 @@ typedef struct nodus_gen_server_ops {
                      nodus_term *stop_reason);
   int (*handle_info)(nodus_proc *self, void *state, const nodus_term *msg,
                      nodus_term *stop_reason);
+  /* Runs once whenever the process ends after a successful init: a STOP,
+   * an exit signal, a kill or the node closing (unlike OTP, which skips
+   * it for untrapped signals: C state must always be released). */
   void (*terminate)(nodus_proc *self, void *state, const nodus_term *reason);
 } nodus_gen_server_ops;
 
-/* Starts a server (name optional: registered locally). Thread-safe. */
+/* A callback that returns a negative NODUS_E* code stops the server with
+ * {nodus_error, 'NODUS_E...'}, as an Erlang callback crash would stop it. */
+
+/* Starts a server (name optional: registered locally). Thread-safe, and
+ * also from a handler. init runs before this returns; when it fails its
+ * code is returned and the process is gone (NODUS_EEXIST: name taken). */
 int nodus_gen_server_start(nodus_node *node, const nodus_gen_server_ops *ops,
                            const nodus_term *args, const char *name,
                            nodus_term *pid);
+/* gen_server:start_link from a process (a supervisor): the same, linked
+ * to self. */
+int nodus_gen_server_start_link(nodus_proc *self,
+                                const nodus_gen_server_ops *ops,
+                                const nodus_term *args, const char *name,
+                                nodus_term *pid);
+/* The state pointer init gave, from a callback; and replacing it. */
+void *nodus_gen_server_state(nodus_proc *self);
+void nodus_gen_server_set_state(nodus_proc *self, void *state);
 /* gen_server:reply/2 from a handler: reply (taken) to a call's From. Works
  * for Erlang callers using aliases (OTP 24+) and older ones alike. */
 int nodus_gen_reply(nodus_proc *self, const nodus_term *from,
@@ -56,11 +73,17 @@ int nodus_gen_reply(nodus_proc *self, const nodus_term *from,
 int nodus_call(nodus_node *node, const nodus_term *server, nodus_term request,
                int timeout_ms, nodus_term *reply);
 /* gen_server:call from a process: sends the request and returns; the
- * outcome arrives later as a message {nodus_call, Ref, Result} where Result
- * is {ok, Reply} | {error, timeout | noproc | noconnection | {exit,
- * Reason}}. *ref (owned) identifies it. request is taken. */
+ * outcome arrives later as exactly one message {nodus_call, Ref, Result}
+ * where Result is {ok, Reply} | {error, timeout | noproc | noconnection |
+ * {exit, Reason}}. *ref (owned) identifies it. request is taken. A
+ * helper process owns the call (monitor, alias, timer); it ends with the
+ * call or when self ends. Awaiting with a timeout of one's own (a task's
+ * await) = a receive on Ref, then nodus_call_cancel. */
 int nodus_call_async(nodus_proc *self, const nodus_term *server,
                      nodus_term request, int timeout_ms, nodus_term *ref);
+/* Gives up an async call: no message comes after this one's handler
+ * returns, unless it was already sent (flush {nodus_call, Ref, _}). */
+int nodus_call_cancel(nodus_proc *self, const nodus_term *ref);
 /* gen_server:cast. Thread-safe. request is taken. */
 int nodus_cast(nodus_node *node, const nodus_term *server, nodus_term request);
 /* gen_server:multi_call(Nodes, Name, Request, Timeout) from a thread:
@@ -73,18 +96,42 @@ int nodus_multi_call(nodus_node *node, const nodus_term *nodes,
 /* ---- rpc and erpc ------------------------------------------------------ */
 
 /* A C function callable as Module:Function(Args...) from other nodes
- * (rpc:call, erpc:call, spawn). Fill *result and return 0; or return
- * NODUS_EEXIT with *result the error reason (raised as error:Reason). */
+ * (rpc:call, erpc:call, erpc:cast, rex's protocol). args is the argument
+ * list (borrowed). Fill *result and return 0; or raise, with *result the
+ * reason: NODUS_EEXIT (error:Reason), NODUS_RPC_EXIT (exit(Reason)),
+ * NODUS_RPC_THROW (throw(Value)). Any other negative code raises an error
+ * (badarg for NODUS_EINVAL/EBADTYPE, function_clause for ENOMATCH, else
+ * {nodus, enoconn}...). The stack callers see is [{M, F, Arity, []}]. */
 typedef int (*nodus_rpc_fn)(nodus_node *node, const nodus_term *args,
                             nodus_term *result, void *arg);
+#define NODUS_RPC_EXIT 1
+#define NODUS_RPC_THROW 2
+/* Registers (or replaces) Module:Function. It runs on a worker thread
+ * (libuv's pool), so it may block and may use nodus_call/nodus_rpc; a
+ * caller's timeout does not stop it. */
 int nodus_register_function(nodus_node *node, const char *module,
                             const char *function, nodus_rpc_fn fn, void *arg);
+/* The same, run on the loop thread: for quick functions that read the
+ * node's state. It must not block. */
+int nodus_register_function_on_loop(nodus_node *node, const char *module,
+                                    const char *function, nodus_rpc_fn fn,
+                                    void *arg);
 
 /* rpc:call(Node, M, F, Args) from a thread. 0 and *result, or NODUS_EEXIT
- * with *result = {badrpc, Reason} as rpc:call would return it. args taken. */
+ * with *result = {badrpc, Reason} as rpc:call would return it ({badrpc,
+ * timeout}, {badrpc, nodedown}, {badrpc, {'EXIT', ...}}). args taken.
+ * Works with BEAM and nodus nodes (through the peer's rex). */
 int nodus_rpc(nodus_node *node, nodus_atom peer, const char *module,
               const char *function, nodus_term args, int timeout_ms,
               nodus_term *result);
+/* erpc:call(Node, M, F, Args) from a thread: 0 and *result = the value,
+ * or NODUS_EEXIT with *result = {Class, Reason}, what erpc:call raises:
+ * {error, {exception, Reason, Stack}}, {exit, {exception, Reason}},
+ * {throw, Value}, {error, {erpc, timeout | noconnection}}, {exit,
+ * {signal, Reason}}. args taken. */
+int nodus_erpc(nodus_node *node, nodus_atom peer, const char *module,
+               const char *function, nodus_term args, int timeout_ms,
+               nodus_term *result);
 
 #ifdef __cplusplus
 }

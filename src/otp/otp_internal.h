@@ -77,7 +77,5 @@ int otp_gen_reply(nodus_node *node, const nodus_term *from, nodus_term reply);
 
 /* Term helpers beside the runtime's rt_atom, rt_tuple, rt_copy. */
 nodus_term otp_list1(nodus_term a); /* [a], a taken */
-/* The node's atom name of a pid/ref, {Name, Node}; else NODUS_ATOM_EMPTY. */
-nodus_atom otp_node_in(const nodus_term *server);
 
 #endif

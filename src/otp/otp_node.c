@@ -114,16 +114,3 @@ nodus_term otp_list1(nodus_term a) {
   nodus_list_set(&l, 0, a);
   return l;
 }
-
-nodus_atom otp_node_in(const nodus_term *server) {
-  switch (server->type) {
-    case NODUS_T_PID:
-    case NODUS_T_REF: return server->v.id->node;
-    case NODUS_T_TUPLE:
-      if (server->n == 2 && server->v.items[1].type == NODUS_T_ATOM &&
-          server->v.items[0].type == NODUS_T_ATOM)
-        return server->v.items[1].v.atom;
-      return NODUS_ATOM_EMPTY;
-    default: return NODUS_ATOM_EMPTY;
-  }
-}

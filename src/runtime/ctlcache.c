@@ -91,16 +91,24 @@ void rt_ctlcache_learn(rt_peer *p, const dist_ctl_msg *msg,
   if (msg->op != CTL_SEND && msg->op != CTL_SEND_SENDER &&
       msg->op != CTL_REG_SEND)
     return;
-  /* Only when our encoding of the control is the peer's, byte for byte. */
-  size_t n;
+  /* Only when one of our encodings of the control is the peer's, byte for
+   * byte: nodus writes latin-1 atoms as ATOM_EXT, BEAM's distribution as
+   * SMALL_ATOM_UTF8_EXT (minor version 2). */
+  static const nodus_encode_opts forms[] = {{.minor_version = 1},
+                                            {.minor_version = 2}};
   uint8_t enc[sizeof p->rx_bytes + 1];
-  if (nodus_etf_size(&msg->control, NULL, &n) || n > sizeof enc) return;
-  nodus_etf_encode_into(&msg->control, NULL, enc);
-  const uint8_t *want = versioned ? enc : enc + 1; /* without 131 */
-  size_t want_len = versioned ? n : n - 1;
-  if (want_len > sizeof p->rx_bytes || len <= want_len ||
-      memcmp(data, want, want_len))
-    return;
+  const uint8_t *want = NULL;
+  size_t want_len = 0;
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0] && !want; i++) {
+    size_t n;
+    if (nodus_etf_size(&msg->control, &forms[i], &n) || n > sizeof enc)
+      continue;
+    nodus_etf_encode_into(&msg->control, &forms[i], enc);
+    want = versioned ? enc : enc + 1; /* without 131 */
+    want_len = versioned ? n : n - 1;
+    if (len <= want_len || memcmp(data, want, want_len)) want = NULL;
+  }
+  if (!want) return;
   nodus_term ctl;
   if (nodus_copy(&ctl, &msg->control)) return;
   nodus_term_free(&p->rx_control);

@@ -47,7 +47,8 @@
 #define MAX_VARS 64
 #define MAX_HOLES 8
 #define VAR_NAME_MAX 32
-#define MAX_PRINT 400 /* longer printed terms are cut (16 MiB binaries) */
+#define MAX_PRINT 400            /* longer printed terms are cut */
+#define MAX_PRINT_ETF (1u << 20) /* bigger terms are not printed at all */
 #define CMD_ATOM "$dist_node_cmd"
 
 static nodus_node *node;
@@ -70,6 +71,10 @@ static void say_term(const char *what, const nodus_term *t) {
   nodus_print_opts po = {.local_node = nodus_node_name(node)};
   char *text = NULL;
   size_t len = 0;
+  if (nodus_etf_size(t, NULL, &len) == 0 && len > MAX_PRINT_ETF) {
+    say("%s (a term of %zu bytes in ETF)", what, len); /* printing: slow */
+    return;
+  }
   if (nodus_print(t, &po, &text, &len)) {
     say("%s <unprintable>", what);
     return;

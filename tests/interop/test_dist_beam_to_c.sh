@@ -47,6 +47,10 @@ lists:foreach(fun({Kind, Xs}) ->
     T("echo of " ++ atom_to_list(Kind), Bad =:= [] orelse {mismatch, Bad})
   end, Terms),
 
+[{echo, C} ! {self(), {seq, I}} || I <- lists:seq(1, 2000)],
+InOrder = [receive {echo, {seq, J}} -> J after 5000 -> timeout end || _ <- lists:seq(1, 2000)],
+T("2000 messages come back in order", InOrder =:= lists:seq(1, 2000)),
+
 %% spawn_request of a registered C function
 R1 = erlang:spawn_request(C, nodus_test, echo_proc, [], [monitor]),
 P1 = receive {spawn_reply, R1, ok, P1_} -> P1_ after 5000 -> timeout end,
@@ -71,8 +75,9 @@ T("spawn/4 of a C function", node(P3b) =:= C andalso Recv(5000) =:= {echo, via_s
 process_flag(trap_exit, true),
 R4 = erlang:spawn_request(C, nodus_test, echo_proc, [], [link]),
 P4 = receive {spawn_reply, R4, ok, P4_} -> P4_ after 5000 -> timeout end,
-P4 ! {exit, boom},
-T("spawn_request link: C exit reaches Erlang as EXIT", Recv(5000) =:= {'EXIT', P4, boom}),
+Boom = {boom, [1, 2.5, "three"], <<"four">>, #{five => self()}},
+P4 ! {exit, Boom},
+T("spawn_request link: C exit reaches Erlang as EXIT, with a structured reason", Recv(5000) =:= {'EXIT', P4, Boom}),
 P5 = spawn(C, nodus_test, echo_proc, []),
 P5 ! {link, self()},
 P5 ! {exit, bye},
@@ -110,6 +115,8 @@ T("unlink: DOWN but no EXIT", {Recv(5000), Recv(0)} =:= {{'DOWN', M9, process, P
 %% monitors
 M10 = monitor(process, P9),
 T("monitor of a dead C pid: DOWN noproc", Recv(5000) =:= {'DOWN', M10, process, P9, noproc}),
+link(P9),
+T("link/1 to a dead C pid: EXIT noproc", Recv(5000) =:= {'EXIT', P9, noproc}),
 M11 = monitor(process, {nobody, C}),
 T("monitor of an unregistered name: DOWN noproc", Recv(5000) =:= {'DOWN', M11, process, {nobody, C}, noproc}),
 M12 = monitor(process, {echo, C}),

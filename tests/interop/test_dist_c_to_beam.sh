@@ -82,6 +82,15 @@ c_run c "send T3 {die, quietly}"
 c_check c "unlink: the DOWN comes" "expect 5000 {'DOWN', R3, process, T3, quietly}" '^got '
 c_check c "unlink: no EXIT" "expect 500 {'EXIT', T3, _}" '^timeout$'
 
+c_run c "send $SINK {Self, spawn_target}"
+c_run c "expect 5000 {target, T6}"
+c_run c "monitor R6 T6"
+c_run c "demonitor R6"
+c_run c "monitor R6b T6"
+c_run c "send T6 {die, watched_once}"
+c_check c "demonitor: only the other monitor's DOWN comes" "expect 5000 {'DOWN', R6b, process, T6, watched_once}" '^got '
+c_check c "demonitor: no DOWN for the removed monitor" "expect 500 {'DOWN', R6, _, _, _}" '^timeout$'
+
 c_run c "monitor R4 {nobody, $E}"
 c_check c "monitor of an unregistered Erlang name: DOWN noproc" \
   "expect 5000 {'DOWN', R4, process, {nobody, $E}, noproc}" '^got '
@@ -112,5 +121,13 @@ c_check c "name monitor: DOWN noconnection" "expect 5000 {'DOWN', RS, process, {
 c_check c "pid monitor: DOWN noconnection" "expect 5000 {'DOWN', R5, process, T5, noconnection}" '^got '
 c_check c "link: EXIT noconnection" "expect 5000 {'EXIT', T5, noconnection}" '^got '
 c_check c "nodes() is empty again" "nodes" '^nodes \[\]$'
+
+# The BEAM node comes back under the same name: we reconnect to it.
+erl_start e2 "$ENAME" "$SERVICE"
+eventually 20 grep_file "$WORK/e2.out" '^READY' && eventually 10 erl_registered "$ENAME" ||
+  ko "erl node restarts"
+c_check c "ping the restarted BEAM node: pong" "ping $ENAME@$HOST" "^pong "
+c_run c "send $SINK {Self, echo, again}"
+c_check c "messages reach the restarted node" "expect 5000 {echo, again}" '^got '
 if grep -q '^UNEXPECTED' "$WORK/e.out"; then ko "the Erlang service got only what it expects"; grep '^UNEXPECTED' "$WORK/e.out"; fi
 finish

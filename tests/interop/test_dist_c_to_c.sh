@@ -2,15 +2,17 @@
 # C <-> C: two dist_nodes, no BEAM in the picture.
 #   ping/pang and nodes() on both sides; echo of terms; monitors, links and
 #   exit signals both ways (exit/2, unlink, a link between two C echo
-#   processes); a 16 MiB binary each way (fragmented); nodedown, DOWN and
-#   EXIT noconnection when one node is killed.
+#   processes); a 16 MiB binary each way (fragmented), also as the first
+#   message to a node not yet connected; a stopped node (SIGSTOP) dropped
+#   after net_ticktime (4 s); nodedown, DOWN and EXIT noconnection when one
+#   node is killed.
 # Usage: bash test_dist_c_to_c.sh BUILD_DIR
 source "$(dirname "$0")/dist_lib.sh" "$1"
 
 A="'ca$$@$HOST'"
 B="'cb$$@$HOST'"
-cnode_start a "ca$$" || { ko "dist_node a starts"; finish; }
-cnode_start b "cb$$" || { ko "dist_node b starts"; finish; }
+cnode_start a "ca$$" --ticktime-ms 4000 || { ko "dist_node a starts"; finish; }
+cnode_start b "cb$$" --ticktime-ms 4000 || { ko "dist_node b starts"; finish; }
 
 c_check a "ping: pong" "ping cb$$@$HOST" "^pong "
 c_check a "ping of a node that does not exist: pang" "ping nosuch$$@$HOST 3000" "^pang "
@@ -92,6 +94,44 @@ c_run b "crc CrcB BigB"
 c_run b "send PA {big, BigB, CrcB}"
 c_run a "expect 20000 {big, BigB, CrcB}" 25
 c_check a "16 MiB from b arrive intact" "crc CrcB BigB" '^crc [0-9]+$'
+
+# A node that was never connected: its first message is 16 MiB, queued
+# until the handshake is done, then fragmented.
+cnode_start z "cz$$" || ko "dist_node z starts"
+c_run z "bigbin BigZ 16777216"
+c_run z "crc CrcZ BigZ"
+c_run z "send {agent,$B} {bigz, BigZ, CrcZ}"
+c_run b "expect 20000 {bigz, BigZ, CrcZ}" 25
+c_check b "16 MiB sent before the connection was up arrive intact" "crc CrcZ BigZ" '^crc [0-9]+$'
+cnode_quit z
+cnode_forget z
+
+# b stops talking: a (ticktime 4 s) drops it; b, woken up, drops a.
+c_run a "monitor_node $B"
+kill -STOP "$(cnode_pid b)"
+t0=$(date +%s%N)
+c_check a "a stopped C node is dropped (nodedown)" "expect 20000 {nodedown, $B}" '^got ' 25
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$ms" -le 12000 ]; then ok "... within 12000 ms ($ms ms)"; else ko "... within 12000 ms (took $ms ms)"; fi
+kill -CONT "$(cnode_pid b)"
+if eventually 15 c_do b nodes '^nodes \[\]$'; then ok "b, woken up, sees the connection gone"
+else ko "b, woken up, sees the connection gone (nodes: '$C_LAST')"; fi
+c_check a "reconnect after the drop" "ping cb$$@$HOST" "^pong "
+
+# Simultaneous connects: two new nodes send to each other at once; both
+# messages arrive whichever connection wins.
+for i in 1 2 3; do
+  cnode_start x$i "cx$i$$" || ko "dist_node x$i starts"
+  cnode_start y$i "cy$i$$" || ko "dist_node y$i starts"
+  fx=CFD_x$i fy=CFD_y$i
+  echo "send {agent,'cy$i$$@$HOST'} {from_x, Self}" >&"${!fx}"
+  echo "send {agent,'cx$i$$@$HOST'} {from_y, Self}" >&"${!fy}"
+  c_check x$i "simultaneous connect $i: x gets y's message" "expect 10000 {from_y, _}" '^got ' 15
+  c_check y$i "simultaneous connect $i: y gets x's message" "expect 10000 {from_x, _}" '^got ' 15
+  c_check x$i "simultaneous connect $i: one connection, visible" "nodes" "cy$i$$@$HOST"
+  cnode_quit x$i; cnode_forget x$i
+  cnode_quit y$i; cnode_forget y$i
+done
 
 # b dies.
 c_run a "monitor RB {agent, $B}"

@@ -22,6 +22,9 @@ InCount = fun(N) -> proplists:get_value(in, element(2, net_kernel:node_info(N)))
 (fun Loop() ->
   receive
     {From, make_big, N} -> B = rand:bytes(N), From ! {big, B, erlang:crc32(B)};
+    {From, make_bigs, K, N} -> % K senders at once: their fragments interleave
+      [spawn(fun() -> B = rand:bytes(N), From ! {bigs, I, B, erlang:crc32(B)} end)
+       || I <- lists:seq(1, K)];
     {big, From, B} -> From ! {big_crc, byte_size(B), erlang:crc32(B)};
     {From, echo, X} -> From ! {echo, X};
     {From, in_count} -> From ! {in_count, InCount(node(From))};
@@ -85,6 +88,11 @@ fi
 c_run c "send $SINK {Self, make_big, 16777216}"
 c_run c "expect 20000 {big, Big2, Crc2}" 25
 c_check c "16 MiB BEAM -> C arrive intact (our crc32)" "crc Crc2 Big2" '^crc [0-9]+$'
+c_run c "send $SINK {Self, make_bigs, 4, 4194304}"
+for i in 1 2 3 4; do
+  c_run c "expect 20000 {bigs, $i, B$i, C$i}" 25
+  c_check c "4 MiB from concurrent sender $i of 4 arrives intact" "crc C$i B$i" '^crc [0-9]+$'
+done
 c_run c "send $SINK {Self, echo, Big}"
 c_check c "16 MiB round trip C -> BEAM -> C" "expect 20000 {echo, Big}" '^got ' 25
 
