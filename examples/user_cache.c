@@ -2,10 +2,14 @@
  *
  * Every node keeps the whole cache in memory. A write is applied here and
  * sent to the cache process of every other node (the members of group
- * `caches` in pg scope `user_cache`). Each entry carries a Lamport version
- * and the writer's node, so the newest write wins everywhere. On nodeup
- * (a new node, or a partition that healed) both sides send each other
- * their whole cache and merge it: every node converges.
+ * `caches` in pg scope `users`; the scope process is registered as
+ * `users`, so the cache process takes another name, `user_cache`). Each entry carries a Lamport version
+ * and the writer's node, so the newest write wins everywhere. When a cache
+ * joins the group in our view (a new node, or a partition that healed:
+ * pg re-syncs on nodeup) we send it our whole cache; it does the same,
+ * both merge, every node converges. Syncing on the pg join rather than on
+ * nodeup closes a gap: a write made before the new member showed up in
+ * get_members is in the cache by the time its join is announced.
  *
  *   user_cache --name NAME [--cookie C] [--epmd-port P]
  *
@@ -117,8 +121,8 @@ static void to_other_caches(nodus_term msg) {
 
 /* ---- the cache process --------------------------------------------------- */
 
-static void send_all_to(nodus_atom peer) {
-  nodus_term list, to, msg;
+static void send_all_to(const nodus_term *peer_cache) {
+  nodus_term list, msg;
   pthread_mutex_lock(&lock);
   int rc = nodus_mk_list(&list, ncache);
   for (size_t i = 0; !rc && i < ncache; i++) {
@@ -128,11 +132,8 @@ static void send_all_to(nodus_atom peer) {
   pthread_mutex_unlock(&lock);
   if (rc) return;
   if (ncache == 0) list = nodus_nil();
-  if (nodus_build(&msg, "{user_sync, ~A, ~t}", nodus_node_name(node), list) == 0 &&
-      nodus_build(&to, "{user_cache, ~A}", peer) == 0) {
-    nodus_send(node, &to, msg);
-    nodus_term_free(&to);
-  }
+  if (nodus_build(&msg, "{user_sync, ~A, ~t}", nodus_node_name(node), list) == 0)
+    nodus_send(node, peer_cache, msg);
 }
 
 static void cache_msg(nodus_proc *self, const nodus_term *msg) {
@@ -153,9 +154,14 @@ static void cache_msg(nodus_proc *self, const nodus_term *msg) {
       if (entry_of(&list->v.items[i], &e)) n += merge(&e);
     pthread_mutex_unlock(&lock);
     say("merged %zu from %s", n, nodus_atom_text(peer, NULL));
+  } else if (nodus_match(msg, "{_, join, caches, ~t}", &list) == 0 &&
+             nodus_is_proper_list(list)) {
+    /* pg:monitor's note; the new cache sends us its own likewise. */
+    for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++)
+      if (!nodus_equal(&list->v.items[i], nodus_self(self)))
+        send_all_to(&list->v.items[i]);
   } else if (nodus_match(msg, "{nodeup, ~a}", &peer) == 0) {
     say("nodeup %s", nodus_atom_text(peer, NULL));
-    send_all_to(peer); /* the other side does the same: both converge */
   } else if (nodus_match(msg, "{nodedown, ~a}", &peer) == 0) {
     say("nodedown %s", nodus_atom_text(peer, NULL));
   }
@@ -254,12 +260,17 @@ int main(int argc, char **argv) {
                           .register_name = "user_cache"};
   int rc = nodus_node_init(&node, &opts);
   if (!rc) rc = nodus_node_start(node);
-  if (!rc) rc = nodus_pg_start(node, "user_cache", &scope);
+  if (!rc) rc = nodus_pg_start(node, "users", &scope);
   if (!rc) rc = nodus_mk_atom(&group, "caches");
   if (!rc) rc = nodus_spawn(node, &spec, &self_pid);
+  nodus_term ref = {0}, members = {0};
+  if (!rc) rc = nodus_pg_monitor(scope, &group, &self_pid, &ref, &members);
   if (!rc) rc = nodus_pg_join(scope, &group, &self_pid);
+  nodus_term_free(&ref);
+  nodus_term_free(&members);
   if (rc) {
     fprintf(stderr, "user_cache: %s\n", nodus_strerror(rc));
+    nodus_node_close(node);
     return 1;
   }
   say("ready %s", nodus_atom_text(nodus_node_name(node), NULL));

@@ -389,19 +389,25 @@ int nodus_kit_check_converged(const nodus_kit_history *h, int64_t heal_ns,
         since = obs[k]->time_ns + 1;
         break;
       }
-    /* Everyone who observed after the heal must have seen it settled. */
+    /* Everyone who observed after the heal must have been seen holding
+     * the final value: converged when the last of them was. */
+    int64_t at = since;
     for (size_t k = 0; k < n && !verdict; k++) {
-      bool seen = false;
-      for (size_t j = 0; j < n && !seen; j++)
-        seen = obs[j]->process == obs[k]->process && obs[j]->time_ns >= since;
-      if (!seen) {
+      int64_t first = INF_NS;
+      for (size_t j = 0; j < n && first == INF_NS; j++)
+        if (obs[j]->process == obs[k]->process && obs[j]->time_ns >= since)
+          first = obs[j]->time_ns;
+      if (first == INF_NS) {
         verdict = 1;
         snprintf(msg, size,
                  "violation: key %s: process %d never observed the final "
                  "value (diverged until the end)",
                  keys[kk], obs[k]->process);
+      } else if (first > at) {
+        at = first;
       }
     }
+    since = at;
     if (!verdict && since - heal_ns > bound_ns) {
       verdict = 1;
       snprintf(msg, size,

@@ -41,6 +41,8 @@ struct dist_conn {
 
   dist_hs *hs;
   bool up, closing, writing, reading;
+  bool named;    /* acceptor: on_named was called */
+  bool nok_wait; /* initiator told nok: the peer's own attempt wins */
   int open_handles;
   char reason[400];
 
@@ -308,7 +310,9 @@ static void on_timer(uv_timer_t *t) {
   dist_conn *c = t->data;
   if (c->closing) return;
   if (!c->up) {
-    dist_conn_close(c, "handshake timed out");
+    dist_conn_close(c, c->nok_wait ? "simultaneous connect: the peer's own "
+                                     "connection never came"
+                                   : "handshake timed out");
     return;
   }
   if (c->read_since_tick) c->quiet_ticks = 0;
@@ -394,12 +398,29 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     size_t used = 0;
     dist_hs_result r = dist_hs_feed(c->hs, data, len, &used);
     write_hs_output(c);
+    if (r == DIST_HS_FAILED && c->cfg.hs.initiator &&
+        dist_hs_last_status(c->hs) == DIST_HS_STATUS_NOK) {
+      /* As dist_util does after nok: wait, without reading (the peer
+       * closes its side), until the peer's own connection replaces this
+       * one, or the setup timer gives up. Messages queued for the peer
+       * meanwhile must survive, so this connection may not go down yet. */
+      conn_log(c, NODUS_LOG_DEBUG, "status nok: waiting for the peer's "
+                                   "connection");
+      c->nok_wait = true;
+      uv_read_stop((uv_stream_t *)&c->tcp);
+      return;
+    }
     if (r == DIST_HS_FAILED) {
       char why[160];
       snprintf(why, sizeof why, "handshake failed: %s", dist_hs_error(c->hs));
       conn_log(c, NODUS_LOG_DEBUG, "%s", why);
       dist_conn_close(c, why);
       return;
+    }
+    if (!c->cfg.hs.initiator && !c->named && dist_hs_peer_info(c->hs)->name[0]) {
+      c->named = true; /* decide() has run: say which peer this is */
+      if (c->cfg.cb.on_named) c->cfg.cb.on_named(c, c->cfg.arg);
+      if (c->closing) return;
     }
     if (r != DIST_HS_DONE) return;
     data += used;
@@ -501,6 +522,9 @@ const dist_hs_peer *dist_conn_peer(const dist_conn *c) {
   return dist_hs_peer_info(c->hs);
 }
 uint64_t dist_conn_flags(const dist_conn *c) { return dist_hs_flags(c->hs); }
+dist_hs_status dist_conn_status(const dist_conn *c) {
+  return dist_hs_last_status(c->hs);
+}
 int dist_conn_is_up(const dist_conn *c) { return c->up && !c->closing; }
 void dist_conn_set_arg(dist_conn *c, void *arg) { c->cfg.arg = arg; }
 void *dist_conn_user(const dist_conn *c) { return c->user; }

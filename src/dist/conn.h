@@ -17,6 +17,10 @@ typedef struct dist_conn dist_conn;
 typedef struct dist_conn_callbacks {
   /* Handshake done; the peer is in dist_conn_peer(). */
   void (*on_up)(dist_conn *c, void *arg);
+  /* Acceptor, optional: the peer sent its name and cfg.hs.decide answered
+   * it (dist_conn_status says how), so the connection can be tied to its
+   * peer before the handshake ends. */
+  void (*on_named)(dist_conn *c, void *arg);
   /* One whole message: the control term and the payload term. versioned:
    * each term starts with 131 (pass-through), else neither does (after a
    * fragment header). */
@@ -65,6 +69,8 @@ void dist_conn_close(dist_conn *c, const char *reason);
 
 const dist_hs_peer *dist_conn_peer(const dist_conn *c);
 uint64_t dist_conn_flags(const dist_conn *c);
+/* The handshake status sent (acceptor) or received (initiator). */
+dist_hs_status dist_conn_status(const dist_conn *c);
 int dist_conn_is_up(const dist_conn *c);
 void dist_conn_set_arg(dist_conn *c, void *arg);
 void *dist_conn_user(const dist_conn *c);

@@ -1,6 +1,8 @@
 /* Control messages: decode and shape checks, encode. */
 #include "dist/control.h"
 
+#include "term/term_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,16 +64,17 @@ static int min_arity(int op) {
   }
 }
 
-/* Decodes control and payload from buf, where each term starts with 131
- * except that the payload's version byte may be written over the last byte
- * of the control term (see dist_ctl_decode_unversioned). */
-static int decode_parts(uint8_t *scratch, const uint8_t *buf, size_t len,
+typedef int (*term_decoder)(const uint8_t *buf, size_t len,
+                            const nodus_decode_opts *opts, nodus_term *out,
+                            size_t *used);
+
+static int decode_parts(term_decoder decode, const uint8_t *buf, size_t len,
                         const nodus_decode_opts *opts, dist_ctl_msg *msg) {
   msg->op = 0;
   msg->control = (nodus_term){0};
   msg->payload = (nodus_term){0};
   size_t used = 0;
-  int rc = nodus_etf_decode(buf, len, opts, &msg->control, &used);
+  int rc = decode(buf, len, opts, &msg->control, &used);
   if (rc) return rc;
   const nodus_term *c = &msg->control;
   if (c->type != NODUS_T_TUPLE || c->n < 1 ||
@@ -87,12 +90,8 @@ static int decode_parts(uint8_t *scratch, const uint8_t *buf, size_t len,
     return NODUS_EBADETF;
   }
   if (dist_ctl_has_payload(msg->op)) {
-    if (scratch) { /* unversioned: make room for the payload's 131 */
-      used--;
-      scratch[used] = NODUS_ETF_VERSION;
-    }
     size_t used2 = 0;
-    rc = nodus_etf_decode(buf + used, len - used, opts, &msg->payload, &used2);
+    rc = decode(buf + used, len - used, opts, &msg->payload, &used2);
     if (rc) {
       dist_ctl_free(msg);
       return rc;
@@ -108,22 +107,14 @@ static int decode_parts(uint8_t *scratch, const uint8_t *buf, size_t len,
 
 int dist_ctl_decode(const uint8_t *buf, size_t len,
                     const nodus_decode_opts *opts, dist_ctl_msg *msg) {
-  return decode_parts(NULL, buf, len, opts, msg);
+  return decode_parts(nodus_etf_decode, buf, len, opts, msg);
 }
 
-/* After a fragment header the terms carry no version byte. Decode from a
- * copy that starts with one; the payload's goes over the control's last
- * byte once that is consumed. Only big (fragmented) messages come here. */
+/* After a distribution header the terms carry no version byte. */
 int dist_ctl_decode_unversioned(const uint8_t *buf, size_t len,
                                 const nodus_decode_opts *opts,
                                 dist_ctl_msg *msg) {
-  uint8_t *copy = malloc(len + 1);
-  if (!copy) return NODUS_ENOMEM;
-  copy[0] = NODUS_ETF_VERSION;
-  memcpy(copy + 1, buf, len);
-  int rc = decode_parts(copy, copy, len + 1, opts, msg);
-  free(copy);
-  return rc;
+  return decode_parts(term_etf_decode_body, buf, len, opts, msg);
 }
 
 void dist_ctl_free(dist_ctl_msg *msg) {

@@ -66,7 +66,41 @@ static dist_hs_status decide(void *arg, const dist_hs_peer *info) {
     dist_conn_set_user(ours, NULL);
     dist_conn_close(ours, "simultaneous connect: using the peer's");
   }
+  if (p->resolving) { /* or we would dial it anyway once epmd answers */
+    epmd_cancel(p->resolving);
+    p->resolving = NULL;
+  }
   return DIST_HS_STATUS_OK_SIMULTANEOUS;
+}
+
+static rt_peer *peer_new(nodus_node *node, nodus_atom name) {
+  rt_peer *p = calloc(1, sizeof *p);
+  if (!p || idmap_put(&node->peers, name, p)) {
+    free(p);
+    return NULL;
+  }
+  p->name = name;
+  p->node = node;
+  return p;
+}
+
+/* An incoming connection named its peer and we let it go on: from now on
+ * it is that peer's connection attempt, so sends to the peer wait for it
+ * rather than dial a second connection that the peer would take for a
+ * reconnect (and drop the first for). */
+static void on_named(dist_conn *c, void *arg) {
+  nodus_node *node = arg;
+  dist_hs_status st = dist_conn_status(c);
+  const dist_hs_peer *info = dist_conn_peer(c);
+  nodus_atom name;
+  if ((st != DIST_HS_STATUS_OK && st != DIST_HS_STATUS_OK_SIMULTANEOUS) ||
+      nodus_atom_intern(info->name, strlen(info->name), &name))
+    return;
+  rt_peer *p = idmap_get(&node->peers, name);
+  if (!p && !(p = peer_new(node, name))) return;
+  if (p->conn || p->up) return;
+  p->conn = c;
+  dist_conn_set_user(c, p);
 }
 
 /* The peer says it still has a connection to us that we don't: ours is
@@ -94,14 +128,9 @@ static void on_up(dist_conn *c, void *arg) {
     return;
   }
   rt_peer *p = idmap_get(&node->peers, name);
-  if (!p) {
-    p = calloc(1, sizeof *p);
-    if (!p || idmap_put(&node->peers, name, p)) {
-      free(p);
-      dist_conn_close(c, "out of memory");
-      return;
-    }
-    p->name = name;
+  if (!p && !(p = peer_new(node, name))) {
+    dist_conn_close(c, "out of memory");
+    return;
   }
   if (p->conn && p->conn != c) { /* our losing attempt */
     dist_conn_set_user(p->conn, NULL);
@@ -175,7 +204,10 @@ static dist_conn_config conn_config(nodus_node *node) {
              .decide = decide,
              .arg = node},
       .ticktime_ms = node->opts.net_ticktime_ms,
-      .cb = {.on_up = on_up, .on_message = on_message, .on_down = on_down},
+      .cb = {.on_up = on_up,
+             .on_named = on_named,
+             .on_message = on_message,
+             .on_down = on_down},
       .arg = node,
       .log = conn_log,
   };

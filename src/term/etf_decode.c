@@ -781,9 +781,9 @@ static int decode_top(dec *d, nodus_term *out) {
   return decode(d, out);
 }
 
-int nodus_etf_decode(const uint8_t *buf, size_t len,
-                     const nodus_decode_opts *opts, nodus_term *out,
-                     size_t *used) {
+static int decode_with(const uint8_t *buf, size_t len,
+                       const nodus_decode_opts *opts, nodus_term *out,
+                       size_t *used, bool versioned) {
   if (!out) return NODUS_EINVAL;
   memset(out, 0, sizeof *out);
   if (!buf && len) return NODUS_EINVAL;
@@ -799,11 +799,23 @@ int nodus_etf_decode(const uint8_t *buf, size_t len,
   d.depth = 0;
   d.new_atoms = 0;
   d.cache_used = 0;
-  int rc = decode_top(&d, out);
+  int rc = versioned ? decode_top(&d, out) : decode(&d, out);
   if (rc) {
     memset(out, 0, sizeof *out);
     return rc;
   }
   if (used) *used = (size_t)(d.p - buf);
   return 0;
+}
+
+int nodus_etf_decode(const uint8_t *buf, size_t len,
+                     const nodus_decode_opts *opts, nodus_term *out,
+                     size_t *used) {
+  return decode_with(buf, len, opts, out, used, true);
+}
+
+int term_etf_decode_body(const uint8_t *buf, size_t len,
+                         const nodus_decode_opts *opts, nodus_term *out,
+                         size_t *used) {
+  return decode_with(buf, len, opts, out, used, false);
 }

@@ -25,6 +25,12 @@ int term_map_sort(nodus_term *map);
  * stored order is the wire order. NULL on ENOMEM. */
 uint32_t *term_map_sorted_index(const nodus_term *map);
 
+/* Decodes a term that has no version byte (the terms after a
+ * distribution header); otherwise as nodus_etf_decode. */
+int term_etf_decode_body(const uint8_t *buf, size_t len,
+                         const nodus_decode_opts *opts, nodus_term *out,
+                         size_t *used);
+
 /* UTF-8 helpers. Decode one code point; returns bytes used or -1. */
 int term_utf8_decode(const uint8_t *s, size_t len, uint32_t *cp);
 size_t term_utf8_encode(uint32_t cp, uint8_t out[4]);
