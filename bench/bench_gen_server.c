@@ -1,13 +1,15 @@
 /* gen_server call rate C -> C (two nodes in this process, on loopback),
- * with 1 and 16 calling threads, and the rpc round trip C -> BEAM.
+ * with 1 and 16 callers (processes, and threads), and the rpc round trip C -> BEAM.
  *
  *   bench_gen_server --epmd-port P --cookie C --seconds S [--beam NODE]
  *
  * Prints lines the run script reads:
- *   c_calls CALLERS CALLS_PER_SEC
+ *   c_calls CALLERS CALLS_PER_SEC         (callers are processes, as BEAM's)
+ *   c_thread_calls CALLERS CALLS_PER_SEC  (callers are threads: nodus_call)
  *   c_rpc_us MEDIAN_US            (when --beam is given)
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,55 @@ static double call_rate(int n) {
   return (double)calls / took;
 }
 
+/* Callers as processes on the client node, like BEAM's: each keeps one
+ * call in flight with nodus_call_async and starts the next when the
+ * reply message arrives. */
+static _Atomic long proc_calls, proc_errors;
+static _Atomic int proc_stop;
+
+static void call_next(nodus_proc *self) {
+  nodus_term ref;
+  int64_t *i = nodus_proc_state(self);
+  if (nodus_call_async(self, &server, nodus_int((*i)++), 5000, &ref) == 0)
+    nodus_term_free(&ref);
+  else
+    proc_errors++;
+}
+
+static void caller_proc(nodus_proc *self, const nodus_term *msg) {
+  if (nodus_match(msg, "{nodus_call, _, {ok, _}}") == 0) proc_calls++;
+  else if (nodus_match(msg, "{go}") != 0) proc_errors++;
+  if (!proc_stop) call_next(self);
+  else nodus_exit(self, &(nodus_term){.type = NODUS_T_ATOM, .v.atom = NODUS_ATOM_OK});
+}
+
+static double proc_call_rate(int n) {
+  int64_t *counters = calloc((size_t)n, sizeof *counters);
+  nodus_term go;
+  proc_calls = proc_errors = 0;
+  proc_stop = 0;
+  double start = now();
+  for (int i = 0; i < n; i++) {
+    nodus_proc_spec spec = {.on_message = caller_proc, .state = &counters[i]};
+    nodus_term pid;
+    if (nodus_spawn(client_node, &spec, &pid) == 0) {
+      nodus_build(&go, "{go}");
+      nodus_send(client_node, &pid, go);
+      nodus_term_free(&pid);
+    }
+  }
+  struct timespec ts = {(time_t)seconds, (long)((seconds - (long)seconds) * 1e9)};
+  nanosleep(&ts, NULL);
+  long calls = proc_calls;
+  double took = now() - start;
+  proc_stop = 1;
+  ts = (struct timespec){0, 200 * 1000000L}; /* let the last calls finish */
+  nanosleep(&ts, NULL);
+  free(counters);
+  if (proc_errors) fprintf(stderr, "bench_gen_server: %ld failed calls\n", (long)proc_errors);
+  return (double)calls / took;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -139,9 +190,13 @@ int main(int argc, char **argv) {
     if (nodus_call(client_node, &server, nodus_int(i), 5000, &warm) == 0)
       nodus_term_free(&warm);
   }
-  printf("c_calls 1 %.0f\n", call_rate(1));
+  printf("c_calls 1 %.0f\n", proc_call_rate(1));
   fflush(stdout);
-  printf("c_calls 16 %.0f\n", call_rate(16));
+  printf("c_calls 16 %.0f\n", proc_call_rate(16));
+  fflush(stdout);
+  printf("c_thread_calls 1 %.0f\n", call_rate(1));
+  fflush(stdout);
+  printf("c_thread_calls 16 %.0f\n", call_rate(16));
   fflush(stdout);
   if (beam) {
     printf("c_rpc_us %.1f\n", rpc_median_us(beam));

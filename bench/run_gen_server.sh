@@ -50,6 +50,7 @@ erl -sname "gsb_beam_cli_$$" -setcookie "$COOKIE" -noshell -pa "$TMP" \
 get() { awk -v k="$2" -v n="${3:-}" '$1 == k && (n == "" || $2 == n) {print $NF}' "$1"; }
 b1=$(get "$TMP/beam.out" beam_calls 1); b16=$(get "$TMP/beam.out" beam_calls 16)
 c1=$(get "$TMP/c.out" c_calls 1); c16=$(get "$TMP/c.out" c_calls 16)
+t1=$(get "$TMP/c.out" c_thread_calls 1); t16=$(get "$TMP/c.out" c_thread_calls 16)
 brpc=$(get "$TMP/beam.out" beam_rpc_us); crpc=$(get "$TMP/c.out" c_rpc_us)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
@@ -57,4 +58,5 @@ echo "| scenario | nodus (C→C) | BEAM (BEAM→BEAM) | ratio |"
 echo "|---|---:|---:|---:|"
 echo "| gen_server:call, 1 caller (calls/s) | $c1 | $b1 | $(ratio "$c1" "$b1") |"
 echo "| gen_server:call, 16 callers (calls/s) | $c16 | $b16 | $(ratio "$c16" "$b16") |"
+echo "| the same from 1 / 16 C threads (nodus_call) | $t1 / $t16 | $b1 / $b16 | $(ratio "$t1" "$b1") / $(ratio "$t16" "$b16") |"
 echo "| rpc:call round trip, median µs (C→BEAM vs BEAM→BEAM) | $crpc | $brpc | $(ratio "$brpc" "$crpc") |"
