@@ -10,6 +10,8 @@ packages=(
   erlang-base erlang-dev elixir        # real BEAM peers for interop tests
   clang libclang-rt-14-dev llvm        # libFuzzer targets and symbolizer
   iproute2 nftables                    # the test kit's namespaces and faults
+  iptables libnetfilter-queue-dev      # the kit's NFQUEUE delay (no netem here)
+  faketime                             # the kit's clock skew (libfaketime)
 )
 
 missing=()

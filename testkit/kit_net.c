@@ -160,6 +160,19 @@ int nodus_kit_cleanup(const char *prefix) {
     }
   }
   if (proc) closedir(proc);
+  /* State dirs of runs that could not remove their own (SIGKILL). */
+  DIR *tmp = opendir("/tmp");
+  size_t plen = strlen("nodus-kit-");
+  for (struct dirent *e; tmp && (e = readdir(tmp));) {
+    if (strncmp(e->d_name, "nodus-kit-", plen) ||
+        strncmp(e->d_name + plen, prefix, strlen(prefix)))
+      continue;
+    char path[400];
+    snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+    kit_rm_rf(path);
+    removed++;
+  }
+  if (tmp) closedir(tmp);
   return removed;
 }
 

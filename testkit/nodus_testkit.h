@@ -241,9 +241,11 @@ int nodus_kit_check_singleton(const nodus_kit_history *h,
  * not have happened; fail means it did not. */
 int nodus_kit_check_linearizable(const nodus_kit_history *h, char *msg,
                                  size_t size);
-/* Convergence: "observe" ops (process = observer, value = what it saw).
- * After heal_ns, within bound_ns every process's observations of each key
- * agree and stay agreed until the end. */
+/* Convergence: ok "observe" ops (process = observer, value = what it saw).
+ * Per key, the final value is the last one observed; the key converged
+ * when every process that observed after heal_ns has been seen holding it
+ * after the last observation of any other value. Valid when that is
+ * within bound_ns of the heal. */
 int nodus_kit_check_converged(const nodus_kit_history *h, int64_t heal_ns,
                               int64_t bound_ns, char *msg, size_t size);
 

@@ -156,7 +156,10 @@ static void on_down(dist_conn *c, const char *reason, int was_up, void *arg) {
     peer_down(node, p, reason);
   } else if (!was_up && !node->closing) {
     const dist_hs_peer *info = dist_conn_peer(c);
-    rt_log(node, NODUS_LOG_WARN, "dist", "connection %s%s refused: %s",
+    /* Refusing the losing side of a simultaneous connect is routine. */
+    int level = dist_conn_status(c) == DIST_HS_STATUS_NOK ? NODUS_LOG_INFO
+                                                          : NODUS_LOG_WARN;
+    rt_log(node, level, "dist", "connection %s%s refused: %s",
            info && info->name[0] ? "from " : "",
            info && info->name[0] ? info->name : "", reason);
   }

@@ -29,8 +29,8 @@ for sig in INT TERM KILL; do
     for _ in $(seq 50); do [ -z "$(live_procs "$prefix")" ] && break; sleep 0.1; done
     check "$sig/$kind: no namespaces left" '[ "$(ip netns list | grep -c "^$prefix-")" = 0 ]'
     check "$sig/$kind: no processes left" '[ -z "$(live_procs "$prefix")" ]'
-    check "$sig/$kind: no state dir left" '[ ! -d /tmp/nodus-kit-$prefix ] || [ $sig = KILL ]'
-    rm -rf "$out" "/tmp/nodus-kit-$prefix"
+    check "$sig/$kind: no state dir left" '[ ! -d /tmp/nodus-kit-$prefix ]'
+    rm -f "$out"
   done
 done
 check "no blackhole route left" '[ -z "$(ip route show proto 177)" ]'

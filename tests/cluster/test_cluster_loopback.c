@@ -7,7 +7,7 @@
 
 int main(void) {
   nodus_kit_opts o = {.nodes = 2, .beam = 1, .net = NODUS_KIT_NET_LOOPBACK,
-                      .log = stderr};
+                      .elixir = true, .log = stderr};
   nodus_kit *kit;
   int rc = nodus_kit_up(&kit, &o);
   CHECK_RC(rc, 0);
@@ -33,6 +33,11 @@ int main(void) {
   char *reply = NULL;
   CHECK_RC(nodus_kit_eval(kit, 2, "1 + 1.", 5000, &reply), 0);
   CHECK_STR(reply, "{ok,2}");
+  free(reply);
+  reply = NULL; /* Elixir's code paths are there */
+  CHECK_RC(nodus_kit_eval(kit, 2, "'Elixir.String':upcase(<<\"ok\">>).", 10000,
+                          &reply), 0);
+  CHECK_STR(reply, "{ok,<<\"OK\">>}");
   free(reply);
   nodus_kit_down(kit);
   return check_report();

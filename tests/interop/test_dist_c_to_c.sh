@@ -123,9 +123,11 @@ c_check a "reconnect after the drop" "ping cb$$@$HOST" "^pong "
 for i in 1 2 3; do
   cnode_start x$i "cx$i$$" || ko "dist_node x$i starts"
   cnode_start y$i "cy$i$$" || ko "dist_node y$i starts"
-  fx=CFD_x$i fy=CFD_y$i
+  fx=CFD_x$i fy=CFD_y$i bx=$(lines "$WORK/x$i.out") by=$(lines "$WORK/y$i.out")
   echo "send {agent,'cy$i$$@$HOST'} {from_x, Self}" >&"${!fx}"
   echo "send {agent,'cx$i$$@$HOST'} {from_y, Self}" >&"${!fy}"
+  eventually 10 more_lines "$WORK/x$i.out" "$bx" # both sends answered
+  eventually 10 more_lines "$WORK/y$i.out" "$by"
   c_check x$i "simultaneous connect $i: x gets y's message" "expect 10000 {from_y, _}" '^got ' 15
   c_check y$i "simultaneous connect $i: y gets x's message" "expect 10000 {from_x, _}" '^got ' 15
   c_check x$i "simultaneous connect $i: one connection, visible" "nodes" "cy$i$$@$HOST"
