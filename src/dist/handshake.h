@@ -53,7 +53,7 @@ typedef struct dist_hs_config {
    * false. */
   bool (*alive_replace)(void *arg, const dist_hs_peer *peer);
   void *arg;
-  /* Challenge source; NULL uses a CSPRNG (RAND_bytes). For tests. */
+  /* Challenge source; NULL uses the kernel CSPRNG (getrandom). For tests. */
   uint32_t (*challenge)(void *arg);
 } dist_hs_config;
 
