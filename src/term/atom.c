@@ -2,8 +2,11 @@
  *
  * Entries live in fixed chunks that never move, so reading an atom's text
  * needs no lock: an index below the published count always points at a
- * finished entry. Interning takes a mutex and looks the text up in an
- * open-addressing hash of indices. */
+ * finished entry. Looking an atom up needs no lock either: the hash of
+ * indices is a table published with release order and, when it grows,
+ * replaced but never freed (atoms are never freed either), so a reader
+ * holding an old table still reads valid memory. A reader that misses in
+ * a stale table retries under the mutex, which interning always takes. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -21,11 +24,17 @@ typedef struct atom_entry {
   char *text;
 } atom_entry;
 
+/* An open-addressing hash of atom indices (index + 1; 0 = empty). */
+typedef struct slot_table {
+  struct slot_table *retired; /* the table this one replaced */
+  size_t n;                   /* a power of two */
+  _Atomic uint32_t s[];
+} slot_table;
+
 static atom_entry *chunks[MAX_CHUNKS];
 static _Atomic uint32_t published; /* entries readable without the lock */
 static size_t limit = NODUS_ATOM_TABLE_DEFAULT_LIMIT;
-static uint32_t *slots; /* index + 1; 0 = empty */
-static size_t nslots;
+static slot_table *_Atomic table;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -39,46 +48,69 @@ static atom_entry *entry_at(uint32_t i) {
   return &chunks[i >> CHUNK_BITS][i & (CHUNK_SIZE - 1)];
 }
 
-static int grow_slots(void) {
-  size_t n = nslots ? nslots * 2 : 8192;
-  uint32_t *s = calloc(n, sizeof *s);
-  if (!s) return NODUS_ENOMEM;
+/* Under the lock: a table twice the size with every atom, published. */
+static int grow_table(void) {
+  slot_table *old = atomic_load_explicit(&table, memory_order_relaxed);
+  size_t n = old ? old->n * 2 : 8192;
+  slot_table *t = calloc(1, sizeof *t + n * sizeof t->s[0]);
+  if (!t) return NODUS_ENOMEM;
+  t->n = n;
+  t->retired = old;
   uint32_t count = atomic_load_explicit(&published, memory_order_relaxed);
   for (uint32_t i = 0; i < count; i++) {
     size_t j = entry_at(i)->hash & (n - 1);
-    while (s[j]) j = (j + 1) & (n - 1);
-    s[j] = i + 1;
+    while (atomic_load_explicit(&t->s[j], memory_order_relaxed))
+      j = (j + 1) & (n - 1);
+    atomic_store_explicit(&t->s[j], i + 1, memory_order_relaxed);
   }
-  free(slots);
-  slots = s;
-  nslots = n;
+  atomic_store_explicit(&table, t, memory_order_release);
   return 0;
 }
 
-/* Finds text; returns its slot position (empty slot when absent). */
-static size_t find_slot(const char *s, size_t len, uint32_t h) {
-  size_t j = h & (nslots - 1);
-  while (slots[j]) {
-    atom_entry *e = entry_at(slots[j] - 1);
-    if (e->hash == h && e->len == len && memcmp(e->text, s, len) == 0) break;
-    j = (j + 1) & (nslots - 1);
+/* Probes t for text: the slot holding it, or the empty slot ending the
+ * run. Safe without the lock. */
+static size_t probe(const slot_table *t, const char *s, size_t len,
+                    uint32_t h, uint32_t *found) {
+  size_t j = h & (t->n - 1);
+  for (;;) {
+    uint32_t v = atomic_load_explicit(&t->s[j], memory_order_acquire);
+    if (!v) break;
+    atom_entry *e = entry_at(v - 1);
+    if (e->hash == h && e->len == len && memcmp(e->text, s, len) == 0) {
+      *found = v;
+      return j;
+    }
+    j = (j + 1) & (t->n - 1);
   }
+  *found = 0;
   return j;
 }
 
+static bool lookup_fast(const char *s, size_t len, uint32_t h,
+                        nodus_atom *out) {
+  slot_table *t = atomic_load_explicit(&table, memory_order_acquire);
+  uint32_t v;
+  if (!t) return false;
+  probe(t, s, len, h, &v);
+  if (v) *out = v - 1;
+  return v != 0;
+}
+
 static int insert_locked(const char *s, size_t len, nodus_atom *out) {
-  uint32_t h = hash_text(s, len);
-  size_t j = find_slot(s, len, h);
-  if (slots[j]) {
-    *out = slots[j] - 1;
+  uint32_t h = hash_text(s, len), v;
+  slot_table *t = atomic_load_explicit(&table, memory_order_relaxed);
+  size_t j = probe(t, s, len, h, &v);
+  if (v) {
+    *out = v - 1;
     return 0;
   }
   uint32_t count = atomic_load_explicit(&published, memory_order_relaxed);
   if (count >= limit) return NODUS_EATOMTABLE;
-  if ((size_t)(count + 1) * 2 > nslots) {
-    int rc = grow_slots();
+  if ((size_t)(count + 1) * 2 > t->n) {
+    int rc = grow_table();
     if (rc) return rc;
-    j = find_slot(s, len, h);
+    t = atomic_load_explicit(&table, memory_order_relaxed);
+    j = probe(t, s, len, h, &v);
   }
   atom_entry *chunk = chunks[count >> CHUNK_BITS];
   if (!chunk) {
@@ -94,8 +126,9 @@ static int insert_locked(const char *s, size_t len, nodus_atom *out) {
   e->len = (uint32_t)len;
   e->hash = h;
   e->text = text;
-  slots[j] = count + 1;
+  /* The entry first, then the count and the slot that make it visible. */
   atomic_store_explicit(&published, count + 1, memory_order_release);
+  atomic_store_explicit(&t->s[j], count + 1, memory_order_release);
   *out = count;
   return 0;
 }
@@ -105,12 +138,9 @@ static void table_init(void) {
       "", "true", "false", "ok", "error", "undefined", "nonode@nohost"};
   nodus_atom a;
   pthread_mutex_lock(&lock);
-  if (grow_slots()) { /* every call will say ENOMEM */
-    pthread_mutex_unlock(&lock);
-    return;
-  }
-  for (int i = 0; i < NODUS_ATOM_WELL_KNOWN_COUNT; i++)
-    (void)insert_locked(well_known[i], strlen(well_known[i]), &a);
+  if (grow_table() == 0) /* else every call says ENOMEM */
+    for (int i = 0; i < NODUS_ATOM_WELL_KNOWN_COUNT; i++)
+      (void)insert_locked(well_known[i], strlen(well_known[i]), &a);
   pthread_mutex_unlock(&lock);
 }
 
@@ -124,10 +154,13 @@ static int check_text(const char *s, size_t len) {
 
 int nodus_atom_intern(const char *utf8, size_t len, nodus_atom *out) {
   pthread_once(&once, table_init);
+  if (utf8 && lookup_fast(utf8, len, hash_text(utf8, len), out)) return 0;
   int rc = check_text(utf8, len);
   if (rc) return rc;
   pthread_mutex_lock(&lock);
-  rc = slots ? insert_locked(utf8, len, out) : NODUS_ENOMEM;
+  rc = atomic_load_explicit(&table, memory_order_relaxed)
+           ? insert_locked(utf8, len, out)
+           : NODUS_ENOMEM;
   pthread_mutex_unlock(&lock);
   return rc;
 }
@@ -135,19 +168,16 @@ int nodus_atom_intern(const char *utf8, size_t len, nodus_atom *out) {
 int nodus_atom_lookup(const char *utf8, size_t len, nodus_atom *out) {
   pthread_once(&once, table_init);
   if (!utf8 && len) return NODUS_EINVAL;
-  int rc = NODUS_ENOMATCH;
+  uint32_t h = hash_text(utf8, len);
+  if (lookup_fast(utf8, len, h, out)) return 0;
+  /* A miss may come from a table replaced meanwhile: ask again under the
+   * lock, which sees the latest table. */
   pthread_mutex_lock(&lock);
-  if (!slots) {
-    pthread_mutex_unlock(&lock);
-    return NODUS_ENOMEM;
-  }
-  size_t j = find_slot(utf8, len, hash_text(utf8, len));
-  if (slots[j]) {
-    *out = slots[j] - 1;
-    rc = 0;
-  }
+  bool hit = lookup_fast(utf8, len, h, out);
   pthread_mutex_unlock(&lock);
-  return rc;
+  if (hit) return 0;
+  return atomic_load_explicit(&table, memory_order_relaxed) ? NODUS_ENOMATCH
+                                                            : NODUS_ENOMEM;
 }
 
 const char *nodus_atom_text(nodus_atom a, size_t *len) {
