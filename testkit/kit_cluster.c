@@ -169,7 +169,7 @@ int nodus_kit_attach(nodus_kit **out, const char *state_dir) {
     val[0] = 0;
     if (sscanf(line, "%31s %899[^\n]", key, val) < 1) continue;
     int iv = atoi(val);
-    if (!strcmp(key, "prefix")) snprintf(kit->prefix, sizeof kit->prefix, "%s", val);
+    if (!strcmp(key, "prefix")) snprintf(kit->prefix, sizeof kit->prefix, "%.*s", (int)sizeof kit->prefix - 1, val);
     else if (!strcmp(key, "netns")) kit->netns = iv;
     else if (!strcmp(key, "persist")) kit->persist = iv;
     else if (!strcmp(key, "elixir")) kit->elixir = iv;
@@ -178,9 +178,9 @@ int nodus_kit_attach(nodus_kit **out, const char *state_dir) {
     else if (!strcmp(key, "epmd_pid")) kit->epmd_pid = iv;
     else if (!strcmp(key, "ticktime")) kit->ticktime_s = iv;
     else if (!strcmp(key, "ready_timeout")) kit->ready_timeout_ms = iv;
-    else if (!strcmp(key, "cookie")) snprintf(kit->cookie, sizeof kit->cookie, "%s", val);
-    else if (!strcmp(key, "bin_dir")) snprintf(kit->bin_dir, sizeof kit->bin_dir, "%s", val);
-    else if (!strcmp(key, "exec")) snprintf(kit->exec, sizeof kit->exec, "%s", val);
+    else if (!strcmp(key, "cookie")) snprintf(kit->cookie, sizeof kit->cookie, "%.*s", (int)sizeof kit->cookie - 1, val);
+    else if (!strcmp(key, "bin_dir")) snprintf(kit->bin_dir, sizeof kit->bin_dir, "%.*s", (int)sizeof kit->bin_dir - 1, val);
+    else if (!strcmp(key, "exec")) snprintf(kit->exec, sizeof kit->exec, "%.*s", (int)sizeof kit->exec - 1, val);
     else if (!strcmp(key, "nodes")) kit->n = iv;
     else if (!strcmp(key, "arg") && kit->n_exec_args < 16)
       kit->exec_args[kit->n_exec_args++] = strdup(val);
@@ -384,7 +384,11 @@ int nodus_kit_up(nodus_kit **out, const nodus_kit_opts *o) {
   for (int i = 1; i <= kit->n; i++) {
     kit_node *nd = &kit->nodes[i];
     nd->kind = i > kit->n - o->beam ? NODUS_KIT_BEAM : NODUS_KIT_C;
-    snprintf(nd->name, sizeof nd->name, "%s_n%d@%s", kit->prefix, i, nd->ip);
+    /* Via a local buffer: gcc's -Wrestrict (sanitizer builds) cannot tell
+     * the fields of *kit apart. */
+    char name[sizeof nd->name];
+    snprintf(name, sizeof name, "%s_n%d@%s", kit->prefix, i, nd->ip);
+    memcpy(nd->name, name, sizeof name);
   }
   kit_save(kit);
   if (!kit->netns && (rc = kit_epmd_start(kit))) goto fail;

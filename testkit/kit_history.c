@@ -103,10 +103,10 @@ int nodus_kit_history_parse_line(const char *line, nodus_kit_op *op) {
     if (!strcmp(key, "time") && !is_str) op->time_ns = ival, have_time = true;
     else if (!strcmp(key, "process")) op->process = is_str ? atoi(sval) : (int)ival;
     else if (!strcmp(key, "type") && is_str)
-      snprintf(op->type, sizeof op->type, "%s", sval), have_type = true;
-    else if (!strcmp(key, "f") && is_str) snprintf(op->f, sizeof op->f, "%s", sval);
+      snprintf(op->type, sizeof op->type, "%.*s", (int)sizeof op->type - 1, sval), have_type = true;
+    else if (!strcmp(key, "f") && is_str) snprintf(op->f, sizeof op->f, "%.*s", (int)sizeof op->f - 1, sval);
     else if (!strcmp(key, "key")) {
-      if (is_str) snprintf(op->key, sizeof op->key, "%s", sval);
+      if (is_str) snprintf(op->key, sizeof op->key, "%.*s", (int)sizeof op->key - 1, sval);
       else snprintf(op->key, sizeof op->key, "%lld", ival);
     } else if (!strcmp(key, "value")) op->has_value = !is_null && !is_str, op->value = ival;
     else if (!strcmp(key, "expect")) op->has_expect = !is_null && !is_str, op->expect = ival;

@@ -56,7 +56,9 @@ int kit_net_up(nodus_kit *kit) {
     return NODUS_ENET;
   for (int i = 1; i <= kit->n; i++) {
     kit_node *nd = &kit->nodes[i];
-    snprintf(nd->ns, sizeof nd->ns, "%s-n%d", kit->prefix, i);
+    char ns[sizeof nd->ns]; /* local: -Wrestrict can't tell *kit's fields apart */
+    snprintf(ns, sizeof ns, "%s-n%d", kit->prefix, i);
+    memcpy(nd->ns, ns, sizeof ns);
     snprintf(nd->ip, sizeof nd->ip, "10.77.%d.%d", kit->subnet, i);
     if (kit_runf(NULL, "ip netns add %s", nd->ns) ||
         kit_runf(NULL, "ip -n %s link set lo up", nd->ns) ||

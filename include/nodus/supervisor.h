@@ -97,12 +97,18 @@ int nodus_supervisor_start(nodus_node *node, const nodus_sup_spec *spec,
 int nodus_supervisor_start_link(nodus_proc *self, const nodus_sup_spec *spec,
                                 nodus_term *pid);
 
-/* The calls below take a supervisor of this node (pid or local name atom)
- * and may be made from any thread, or from a handler, except the ones
- * that wait for a shutdown (terminate_child, restart_child, and
- * delete/start on a supervisor busy restarting): those are threads only
- * (from a handler, send the supervisor.erl request with
- * nodus_call_async). */
+/* The calls below are supervisor.erl's requests sent with nodus_call, so
+ * they block and are for threads, not handlers (a handler sends the
+ * request itself with nodus_call_async). They take a pid, a local name
+ * (atom) or {Name, Node}, and work on Erlang/Elixir supervisors too,
+ * except start_child with a C spec, which needs a C supervisor of this
+ * node. */
+
+/* Stops the supervisor as its parent would: its children in reverse
+ * order, then it exits with reason (borrowed; NULL: shutdown). Returns
+ * when it is gone. C supervisors only. */
+int nodus_supervisor_stop(nodus_node *node, const nodus_term *sup,
+                          const nodus_term *reason);
 
 /* supervisor:start_child(Sup, ChildSpec) for static strategies: appends
  * and starts the child. NODUS_EEXIST if the id is taken. *pid (optional)

@@ -170,3 +170,15 @@ int nodus_supervisor_count_children(nodus_node *node, const nodus_term *sup,
   nodus_term_free(&reply);
   return 0;
 }
+
+int nodus_supervisor_stop(nodus_node *node, const nodus_term *sup,
+                          const nodus_term *reason) {
+  nodus_term reply;
+  int rc = sup_call(node, sup,
+                    rt_tuple(2, rt_atom("$nodus_stop"),
+                             reason ? rt_copy(reason) : rt_atom("shutdown")),
+                    &reply);
+  if (rc) return rc;
+  nodus_term_free(&reply);
+  return 0;
+}

@@ -327,6 +327,9 @@ static void op_done(nodus_proc *self, sup_state *s) {
   s->stop_list = NULL;
   s->stop_n = s->stop_i = 0;
   if (op == OP_EXIT) {
+    /* nodus_supervisor_stop: the caller learns it is over from the
+     * reply, sent just before the exit so nothing can follow it. */
+    if (s->op_from.type) nodus_gen_reply(self, &s->op_from, rt_atom("ok"));
     nodus_exit(self, &s->op_reason);
     return;
   }
@@ -632,6 +635,11 @@ static void handle_call(nodus_proc *self, sup_state *s,
     } else {
       reply = error_tuple(rt_atom("badarg"));
     }
+  } else if (a1 && req->n == 2 && nodus_is_atom(a0, "$nodus_stop")) {
+    nodus_term_free(&s->op_from);
+    s->op_from = rt_copy(from);
+    begin_exit(self, s, rt_copy(a1));
+    return;
   } else if (s->tasks && req->n == 4 && nodus_is_atom(a0, "start_task")) {
     reply = add_dynamic(self, s, a1, restart_of(&req->v.items[2]),
                         shutdown_of(&req->v.items[3]));

@@ -80,6 +80,7 @@ typedef struct rt_peer {
   struct epmd_op *resolving; /* port please in flight */
   dist_conn *conn;
   bool up;
+  bool incoming; /* conn is an accepted one, still in its handshake */
   msg_queue pending; /* encoded messages waiting for the handshake: the
                         bytes are in a binary term */
   uint64_t next_unlink_id;

@@ -30,6 +30,9 @@ static void peer_down(nodus_node *node, rt_peer *p, const char *reason) {
   const char *text = nodus_atom_text(name, NULL);
   if (was_up)
     rt_log(node, NODUS_LOG_INFO, "dist", "nodedown %s: %s", text, reason);
+  else if (p->incoming)
+    rt_log(node, NODUS_LOG_WARN, "dist", "connection from %s refused: %s",
+           text, reason);
   else
     rt_log(node, NODUS_LOG_WARN, "dist", "cannot connect to %s: %s", text,
            reason);
@@ -50,13 +53,11 @@ static dist_hs_status decide(void *arg, const dist_hs_peer *info) {
   rt_peer *p = idmap_get(&node->peers, name);
   if (!p) return DIST_HS_STATUS_OK;
   if (p->up) {
-    /* It reconnects, so it lost the old connection (restarted, or a
-     * half-open TCP stream): drop ours and take the new one. BEAM asks the
-     * peer first ('alive'); the outcome is the same for a restarted peer. */
-    dist_conn *old = p->conn;
-    peer_down(node, p, "peer reconnected");
-    if (old) dist_conn_close(old, "replaced by a new connection");
-    return DIST_HS_STATUS_OK;
+    /* A restarted peer, or a half-open stream; or only a late attempt of
+     * a simultaneous connect that the peer has dropped already. As BEAM,
+     * ask the peer ('alive'); if it says true, on_up replaces the old
+     * connection. */
+    return DIST_HS_STATUS_ALIVE;
   }
   /* Simultaneous connect: the larger name keeps its own attempt. */
   if (strcmp(node->name_text, info->name) > 0) return DIST_HS_STATUS_NOK;
@@ -100,12 +101,19 @@ static void on_named(dist_conn *c, void *arg) {
   if (!p && !(p = peer_new(node, name))) return;
   if (p->conn || p->up) return;
   p->conn = c;
+  p->incoming = true;
   dist_conn_set_user(c, p);
 }
 
-/* The peer says it still has a connection to us that we don't: ours is
- * gone (we restarted), so replace it. */
-static bool alive_replace(void *arg, const dist_hs_peer *peer) { return true; }
+/* The peer says it still has a connection to us: replace it unless we
+ * have one up too (then this attempt is a stale one). */
+static bool alive_replace(void *arg, const dist_hs_peer *peer) {
+  nodus_node *node = arg;
+  nodus_atom name;
+  if (nodus_atom_intern(peer->name, strlen(peer->name), &name)) return false;
+  rt_peer *p = idmap_get(&node->peers, name);
+  return !p || !p->up;
+}
 
 static void flush_pending(nodus_node *node, rt_peer *p) {
   msg_item *m;
@@ -128,6 +136,13 @@ static void on_up(dist_conn *c, void *arg) {
     return;
   }
   rt_peer *p = idmap_get(&node->peers, name);
+  if (p && p->up && p->conn != c) {
+    /* The peer answered 'alive' with true: it lost the old connection. */
+    dist_conn *old = p->conn;
+    peer_down(node, p, "peer reconnected");
+    if (old) dist_conn_close(old, "replaced by a new connection");
+    p = NULL;
+  }
   if (!p && !(p = peer_new(node, name))) {
     dist_conn_close(c, "out of memory");
     return;
@@ -142,6 +157,7 @@ static void on_up(dist_conn *c, void *arg) {
   }
   p->conn = c;
   p->up = true;
+  p->incoming = false;
   dist_conn_set_user(c, p);
   rt_log(node, NODUS_LOG_INFO, "dist", "nodeup %s", info->name);
   flush_pending(node, p);
