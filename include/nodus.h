@@ -7,6 +7,8 @@
 #include "nodus/otp.h"
 #include "nodus/pg.h"
 #include "nodus/pubsub.h"
+#include "nodus/supervisor.h"
+#include "nodus/task.h"
 #include "nodus/term.h"
 
 #define NODUS_VERSION_MAJOR 0

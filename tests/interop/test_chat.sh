@@ -66,8 +66,10 @@ check "alice got exactly one chicken?" [ "$(count alice 'chicken?')" = 1 ]
 check "bob got exactly one chicken?" [ "$(count bob 'chicken?')" = 1 ]
 check "moebi got no chicken?" [ "$(count moebi 'chicken?')" = 0 ]
 
-# The C nodes end on end of input, cleanly.
-for id in alice moebi; do
+# The C nodes end on end of input, cleanly. Each node inherited the FIFO
+# ends opened before it started, so the last started goes first.
+kill_now "$PID_bob"
+for id in moebi alice; do
   fdv=FD_$id
   pidv=PID_$id
   eval "exec ${!fdv}>&-"
