@@ -418,14 +418,23 @@ static size_t item_slots(const nodus_term *t) {
   }
 }
 
+/* Whether a term of this type owns heap parts. */
+static inline bool owns_heap(uint8_t type) {
+  return !(type == NODUS_T_NONE || type == NODUS_T_INT ||
+           type == NODUS_T_FLOAT || type == NODUS_T_ATOM ||
+           type == NODUS_T_NIL);
+}
+
 void nodus_term_free(nodus_term *t) {
   if (!t) return;
   switch (t->type) {
     case NODUS_T_TUPLE:
     case NODUS_T_LIST:
     case NODUS_T_MAP: {
+      /* Skip the scalars: a list of 1,000 integers is one free(). */
       size_t n = item_slots(t);
-      for (size_t i = 0; i < n; i++) nodus_term_free(&t->v.items[i]);
+      for (size_t i = 0; i < n; i++)
+        if (owns_heap(t->v.items[i].type)) nodus_term_free(&t->v.items[i]);
       free(t->v.items);
       break;
     }
