@@ -22,6 +22,7 @@ typedef struct atom_entry {
   uint32_t len;
   uint32_t hash;
   char *text;
+  int32_t latin1_len; /* characters if all are <= 255, else -1 */
 } atom_entry;
 
 /* An open-addressing hash of atom indices (index + 1; 0 = empty). */
@@ -42,6 +43,18 @@ static uint32_t hash_text(const char *s, size_t len) {
   uint32_t h = 2166136261u; /* FNV-1a */
   for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
   return h;
+}
+
+/* How many latin-1 characters the UTF-8 text is, or -1 when a code point
+ * is above 255 (lead bytes 0xC4 and up). The encoder's ATOM_EXT choice. */
+static int32_t latin1_length(const char *s, size_t len) {
+  int32_t chars = 0;
+  for (size_t i = 0; i < len; i++) {
+    uint8_t c = (uint8_t)s[i];
+    if (c >= 0xC4) return -1;
+    if ((c & 0xC0) != 0x80) chars++;
+  }
+  return chars;
 }
 
 static atom_entry *entry_at(uint32_t i) {
@@ -126,6 +139,7 @@ static int insert_locked(const char *s, size_t len, nodus_atom *out) {
   e->len = (uint32_t)len;
   e->hash = h;
   e->text = text;
+  e->latin1_len = latin1_length(text, len);
   /* The entry first, then the count and the slot that make it visible. */
   atomic_store_explicit(&published, count + 1, memory_order_release);
   atomic_store_explicit(&t->s[j], count + 1, memory_order_release);
@@ -188,6 +202,15 @@ const char *nodus_atom_text(nodus_atom a, size_t *len) {
   }
   atom_entry *e = entry_at(a);
   if (len) *len = e->len;
+  return e->text;
+}
+
+const char *term_atom_info(nodus_atom a, size_t *len, int32_t *latin1_len) {
+  pthread_once(&once, table_init);
+  if (a >= atomic_load_explicit(&published, memory_order_acquire)) return NULL;
+  atom_entry *e = entry_at(a);
+  *len = e->len;
+  *latin1_len = e->latin1_len;
   return e->text;
 }
 

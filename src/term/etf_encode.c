@@ -52,31 +52,19 @@ typedef struct atom_form {
 
 static int atom_form_of(nodus_atom a, int minor, atom_form *f) {
   size_t len;
-  const char *text = nodus_atom_text(a, &len);
+  int32_t latin1_len;
+  const char *text = term_atom_info(a, &len, &latin1_len);
   if (!text) return NODUS_EINVAL;
   f->text = (const uint8_t *)text;
   f->len = len;
   f->wire_len = len;
   f->to_latin1 = 0;
   f->tag = len <= 255 ? ETF_SMALL_ATOM_UTF8 : ETF_ATOM_UTF8;
-  if (minor == 2) return 0;
-  size_t i = 0;
-  while (i < len && f->text[i] < 0x80) i++;
-  if (i == len) { /* ASCII: latin-1 as is */
-    f->tag = ETF_ATOM;
-    return 0;
-  }
-  /* Non-ASCII: latin-1 only if every code point is <= 255 (UTF-8 lead
-   * bytes 0xC2/0xC3); the table holds valid UTF-8. */
-  size_t chars = i;
-  for (; i < len; i++) {
-    uint8_t c = f->text[i];
-    if (c >= 0xC4) return 0;          /* a code point >= 256 */
-    if ((c & 0xC0) != 0x80) chars++;  /* not a continuation byte */
-  }
+  if (minor == 2 || latin1_len < 0) return 0;
+  /* Every code point fits latin-1: ATOM_EXT, narrowed if not ASCII. */
   f->tag = ETF_ATOM;
-  f->wire_len = chars;
-  f->to_latin1 = 1;
+  f->wire_len = (size_t)latin1_len;
+  f->to_latin1 = (size_t)latin1_len != len;
   return 0;
 }
 

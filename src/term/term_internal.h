@@ -25,6 +25,10 @@ int term_map_sort(nodus_term *map);
  * stored order is the wire order. NULL on ENOMEM. */
 uint32_t *term_map_sorted_index(const nodus_term *map);
 
+/* An atom's text and byte length, and how many latin-1 characters it is
+ * (-1 when it has a code point above 255). NULL for a bad atom. */
+const char *term_atom_info(nodus_atom a, size_t *len, int32_t *latin1_len);
+
 /* Decodes a term that has no version byte (the terms after a
  * distribution header); otherwise as nodus_etf_decode. */
 int term_etf_decode_body(const uint8_t *buf, size_t len,
