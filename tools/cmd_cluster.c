@@ -21,7 +21,7 @@ static const char cluster_usage[] =
     "                     start N nodes (the last M are erl), each in its own\n"
     "                     network namespace 10.77.S.I; C nodes run BIN\n"
     "                     (default echo_node) with --name/--cookie and ARGS\n"
-    "  status             nodes, pids, addresses, state\n"
+    "  status [--json]    nodes, pids, addresses, state\n"
     "  partition SPEC     cut the cluster: '1,2/3' (sides), or --halves,\n"
     "                     --isolate N, --bridge, --ring\n"
     "  heal               remove partitions, loss and delay\n"
@@ -60,6 +60,41 @@ static int node_arg(nodus_kit *kit, const char *text) {
     return -1;
   }
   return (int)i;
+}
+
+/* A JSON string (node names and paths hold no control characters, but
+ * quote what JSON needs quoted anyway). */
+static void json_str(const char *s) {
+  putchar('"');
+  for (; s && *s; s++) {
+    if (*s == '"' || *s == '\\') printf("\\%c", *s);
+    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+    else putchar(*s);
+  }
+  putchar('"');
+}
+
+static int status_json(nodus_kit *kit) {
+  printf("{\"cluster\":");
+  json_str(nodus_kit_prefix(kit));
+  printf(",\"netns\":%s,\"cookie\":", nodus_kit_netns(kit) ? "true" : "false");
+  json_str(nodus_kit_cookie(kit));
+  printf(",\"state_dir\":");
+  json_str(nodus_kit_state_dir(kit));
+  printf(",\"nodes\":[");
+  for (int i = 1; i <= nodus_kit_size(kit); i++) {
+    int pid = nodus_kit_node_pid(kit, i);
+    printf("%s{\"index\":%d,\"kind\":\"%s\",\"name\":", i > 1 ? "," : "", i,
+           nodus_kit_node_kind(kit, i) == NODUS_KIT_BEAM ? "beam" : "c");
+    json_str(nodus_kit_node_name(kit, i));
+    printf(",\"pid\":%d,\"state\":\"%s\",\"netns\":", pid,
+           !pid ? "dead" : nodus_kit_node_paused(kit, i) ? "paused" : "running");
+    if (nodus_kit_node_netns(kit, i)) json_str(nodus_kit_node_netns(kit, i));
+    else printf("null");
+    printf("}");
+  }
+  printf("]}\n");
+  return CLI_OK;
 }
 
 static int status(nodus_kit *kit) {
@@ -163,7 +198,9 @@ static int node_and_amount(nodus_kit *kit, int argc, char **argv, int *i,
 
 static int run(nodus_kit *kit, const char *cmd, int argc, char **argv) {
   int rc, i, amount;
-  if (!strcmp(cmd, "status")) return status(kit);
+  if (!strcmp(cmd, "status"))
+    return argc > 0 && !strcmp(argv[0], "--json") ? status_json(kit)
+                                                  : status(kit);
   if (!strcmp(cmd, "partition")) return partition(kit, argc, argv);
   if (!strcmp(cmd, "heal")) rc = nodus_kit_heal(kit);
   else if (!strcmp(cmd, "log")) {

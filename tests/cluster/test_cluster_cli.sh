@@ -15,6 +15,7 @@ trap cleanup EXIT
 ok "$N" cluster up --nodes 3 --beam 1 --ticktime 2; has "running"
 no "$N" cluster up --nodes 2                       # one at a time
 ok "$N" cluster status; has "beam"
+ok "$N" cluster status --json; has "\"kind\":\"beam\""
 ok "$N" cluster ping 1 2; has pong
 ok "$N" cluster ping 3 1; has pong
 ok "$N" cluster partition 1/2,3; has "partitioned 1/2,3"
