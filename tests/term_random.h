@@ -87,7 +87,7 @@ static const char *const tg_atom_pool[] = {
     "ok", "error", "undefined", "true", "false", "", "Hello", "hello world",
     "it's", "back\\slash", "new\nline", "a.b", "_x", "x_Y1@z", "[]", "{}",
     "and", "case", "maybe", "else", "when", "end", "fun", "foo@bar", "9lives",
-    "nonode@nohost", "\xC3\xA9", "\xC3\xA9" "cole", "\xC3\x84rger", "\xC3\x9F",
+    "nonode@nohost", "\xC3\xA9", ("\xC3\xA9" "cole"), "\xC3\x84rger", "\xC3\x9F",
     "\xC3\xBF", "\xC3\xB7", "\xD0\xBF\xD1\x80\xD0\xB8", "\xE6\x97\xA5",
     "\xF0\x9F\x98\x80", "Elixir.Foo", "EXIT", "a\"b", "tab\t", "\x01\x7F"};
 

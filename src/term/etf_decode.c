@@ -560,12 +560,23 @@ static int decode_export(dec *d, const uint8_t *start, nodus_term *out) {
   nodus_atom a;
   int rc = read_atom(d, &a);
   if (rc == 0) rc = read_atom(d, &a);
+  const uint8_t *arity_at = d->p;
   nodus_term arity = {0};
   if (rc == 0) rc = check_part(d, NODUS_T_INT, &arity);
   if (rc) return rc;
   if (arity.v.i < 0 || arity.v.i > 255) return NODUS_EBADETF;
-  return fun_from_bytes(start, (size_t)(d->p - start), NODUS_TF_FUN_EXPORT,
-                        out);
+  if (*arity_at == ETF_SMALL_INTEGER)
+    return fun_from_bytes(start, (size_t)(d->p - start), NODUS_TF_FUN_EXPORT,
+                          out);
+  /* BEAM takes any integer encoding for the arity; keep the canonical
+   * SMALL_INTEGER_EXT form, so equal funs have equal bytes. */
+  size_t head = (size_t)(arity_at - start);
+  uint8_t small[2 * (4 * NODUS_ATOM_MAX_CHARS + 3) + 3];
+  if (head + 2 > sizeof small) return NODUS_EBADETF;
+  memcpy(small, start, head);
+  small[head] = ETF_SMALL_INTEGER;
+  small[head + 1] = (uint8_t)arity.v.i;
+  return fun_from_bytes(small, head + 2, NODUS_TF_FUN_EXPORT, out);
 }
 
 /* NEW_FUN_EXT: Size(4) Arity(1) Uniq(16) Index(4) NumFree(4) Module
