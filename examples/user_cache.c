@@ -3,15 +3,28 @@
  * Every node keeps the whole cache in memory. A write is applied here and
  * sent to the cache process of every other node (the members of group
  * `caches` in pg scope `users`; the scope process is registered as
- * `users`, so the cache process takes another name, `user_cache`). Each entry carries a Lamport version
- * and the writer's node, so the newest write wins everywhere. When a cache
+ * `users`, so the cache process takes another name, `user_cache`). Each
+ * entry carries a Lamport version and the writer's node, so the newest
+ * write wins everywhere (equal versions: the greater node name). When a cache
  * joins the group in our view (a new node, or a partition that healed:
  * pg re-syncs on nodeup) we send it our whole cache; it does the same,
  * both merge, every node converges. Syncing on the pg join rather than on
  * nodeup closes a gap: a write made before the new member showed up in
  * get_members is in the cache by the time its join is announced.
  *
- *   user_cache --name NAME [--cookie C] [--epmd-port P]
+ * A healed partition has to reconnect before any of that can happen, and
+ * neither side does it by itself: BEAM nodes (OTP 25) never redial after
+ * a nodedown, nodus nodes only redial when something is sent, and pg sends
+ * nothing to a node it no longer sees. So the cache process remembers the
+ * node of every other cache that joined the group (not every nodeup: a
+ * passing shell or probe is no peer) and, every second, dials those that
+ * are down (one asynchronous connect each; a node still cut off costs a
+ * SYN). The reconnect is the nodeup that starts pg's re-sync above.
+ *
+ *   user_cache --name NAME [--cookie C] [--epmd-port P] [--ticktime S]
+ *
+ * --ticktime is net_ticktime in seconds (default 60, as BEAM): how long a
+ * silent peer takes to be declared down.
  *
  * Commands, one per line on stdin; one answer line each:
  *   put ID NAME    ok              get ID     ID NAME | none ID
@@ -19,7 +32,9 @@
  *   connect NODE   ok              nodes      nodes [Node,...]
  *   quit
  * Events print as they happen: "update ID NAME from NODE", "merged N from
- * NODE", "nodeup NODE", "nodedown NODE".
+ * NODE", "nodeup NODE", "nodedown NODE". Plain lines in and out, so a
+ * terminal, a pipe or the test kit (stdin a FIFO, stdout a log file:
+ * `nodus cluster up --exec user_cache`) drive it alike.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -42,6 +57,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* cache + clock */
 static entry *cache;
 static size_t ncache, capcache;
 static uint64_t clock_now; /* Lamport clock */
+/* Nodes where another cache has been, redialled while down. Cache process
+ * only (the loop thread), so no lock. */
+static nodus_atom *known;
+static size_t nknown, capknown;
+#define REDIAL_MS 1000
 
 static void say(const char *fmt, ...) {
   static pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER;
@@ -121,6 +141,36 @@ static void to_other_caches(nodus_term msg) {
 
 /* ---- the cache process --------------------------------------------------- */
 
+static void remember(nodus_atom peer) {
+  for (size_t i = 0; i < nknown; i++)
+    if (known[i] == peer) return;
+  if (nknown == capknown) {
+    size_t cap = capknown ? capknown * 2 : 8;
+    nodus_atom *k = realloc(known, cap * sizeof *k);
+    if (!k) return;
+    known = k, capknown = cap;
+  }
+  known[nknown++] = peer;
+}
+
+/* Dials every known node that is not connected now, then re-arms. */
+static void redial(nodus_proc *self) {
+  nodus_term up;
+  if (nodus_node_list(node, &up) == 0) {
+    for (size_t i = 0; i < nknown; i++) {
+      bool connected = false;
+      for (size_t j = 0; up.type == NODUS_T_LIST && j < up.n; j++)
+        if (up.v.items[j].type == NODUS_T_ATOM && up.v.items[j].v.atom == known[i])
+          connected = true;
+      if (!connected) nodus_node_connect(node, known[i]);
+    }
+    nodus_term_free(&up);
+  }
+  nodus_term tick;
+  if (nodus_mk_atom(&tick, "redial") == 0)
+    nodus_send_after(self, REDIAL_MS, nodus_self(self), tick, NULL);
+}
+
 static void send_all_to(const nodus_term *peer_cache) {
   nodus_term list, msg;
   pthread_mutex_lock(&lock);
@@ -157,18 +207,24 @@ static void cache_msg(nodus_proc *self, const nodus_term *msg) {
   } else if (nodus_match(msg, "{_, join, caches, ~t}", &list) == 0 &&
              nodus_is_proper_list(list)) {
     /* pg:monitor's note; the new cache sends us its own likewise. */
-    for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++)
-      if (!nodus_equal(&list->v.items[i], nodus_self(self)))
-        send_all_to(&list->v.items[i]);
+    for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++) {
+      const nodus_term *member = &list->v.items[i];
+      if (nodus_equal(member, nodus_self(self))) continue;
+      if (member->type == NODUS_T_PID) remember(member->v.id->node);
+      send_all_to(member);
+    }
   } else if (nodus_match(msg, "{nodeup, ~a}", &peer) == 0) {
     say("nodeup %s", nodus_atom_text(peer, NULL));
   } else if (nodus_match(msg, "{nodedown, ~a}", &peer) == 0) {
     say("nodedown %s", nodus_atom_text(peer, NULL));
+  } else if (nodus_match(msg, "redial") == 0) {
+    redial(self);
   }
 }
 
 static void cache_start(nodus_proc *self) {
   nodus_monitor_node(self, NODUS_ATOM_EMPTY, true);
+  redial(self); /* arms the timer; nobody is known yet */
 }
 
 /* ---- commands -------------------------------------------------------------- */
@@ -250,9 +306,12 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--name")) opts.name = argv[i + 1];
     else if (!strcmp(argv[i], "--cookie")) opts.cookie = argv[i + 1];
     else if (!strcmp(argv[i], "--epmd-port")) opts.epmd_port = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--ticktime"))
+      opts.net_ticktime_ms = (unsigned)atoi(argv[i + 1]) * 1000;
   }
   if (!opts.name) {
-    fprintf(stderr, "usage: user_cache --name NAME [--cookie C] [--epmd-port P]\n");
+    fprintf(stderr, "usage: user_cache --name NAME [--cookie C] [--epmd-port P] "
+                    "[--ticktime S]\n");
     return 2;
   }
   nodus_proc_spec spec = {.on_message = cache_msg,
@@ -282,5 +341,6 @@ int main(int argc, char **argv) {
   nodus_pg_release(scope);
   nodus_term_free(&self_pid);
   free(cache);
+  free(known);
   return 0;
 }

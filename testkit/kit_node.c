@@ -20,7 +20,10 @@
 #include "kit_internal.h"
 
 /* The BEAM side's control loop, passed with -eval. It prints every nodeup
- * and nodedown it sees, and evaluates one expression per stdin line. */
+ * and nodedown it sees, and evaluates one expression per stdin line. Lines
+ * are taken as lists whatever standard_io's mode: starting the elixir
+ * application switches it to binaries, which would leave every later line
+ * unmatched and every eval unanswered. */
 static const char beam_loop[] =
     "Mon = fun M() -> receive"
     "  {nodeup, N} -> io:format(\"#nodeup ~s~n\", [N]), M();"
@@ -35,7 +38,8 @@ static const char beam_loop[] =
     "Loop = fun L() -> case io:get_line(\"\") of"
     "  eof -> halt(0);"
     "  {error, _} -> halt(0);"
-    "  Line -> case string:split(string:trim(Line), \" \") of"
+    "  Line -> case string:split(string:trim(unicode:characters_to_list(Line)),"
+    "                             \" \") of"
     "    [[$@ | _] = Id, Src] ->"
     "      S = lists:flatten(io_lib:format(\"~tp\", [Eval(Src)])),"
     "      io:format(\"~ts ~ts~n\", [Id,"

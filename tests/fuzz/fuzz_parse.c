@@ -1,12 +1,34 @@
 /* Fuzz target: parse arbitrary bytes as an Erlang term literal; whatever
  * parses must print, and the printed text must parse back to a term that
- * prints identically. */
+ * prints identically — except export funs with non-ASCII atoms, which
+ * print as erl shows them (each UTF-8 byte as a character) and, as in
+ * erl, do not read back. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nodus/term.h"
+
+static int has_non_ascii_fun(const nodus_term *t) {
+  switch (t->type) {
+    case NODUS_T_FUN:
+      for (uint32_t i = 0; i < t->n; i++)
+        if (t->v.bin->data[i] >= 0x80) return 1;
+      return 0;
+    case NODUS_T_TUPLE:
+    case NODUS_T_LIST:
+    case NODUS_T_MAP: {
+      size_t n = t->type == NODUS_T_TUPLE ? t->n
+                 : t->type == NODUS_T_LIST ? (size_t)t->n + 1
+                                           : 2 * (size_t)t->n;
+      for (size_t i = 0; i < n; i++)
+        if (has_non_ascii_fun(&t->v.items[i])) return 1;
+      return 0;
+    }
+    default: return 0;
+  }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   nodus_term t;
@@ -19,6 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *a = NULL, *b = NULL;
   size_t alen = 0, blen = 0;
   if (nodus_print(&t, NULL, &a, &alen) != 0) abort();
+  if (has_non_ascii_fun(&t)) {
+    free(a);
+    nodus_term_free(&t);
+    return 0;
+  }
   nodus_term u;
   rc = nodus_parse(a, alen, NULL, &u, &pos);
   if (rc) {
