@@ -16,6 +16,7 @@
 
 #include "dist/dist_flags.h"
 #include "dist/frame.h"
+#include "dist/wire.h"
 #include "nodus/error.h"
 #include "nodus/node.h"
 
@@ -195,13 +196,6 @@ bool dist_conn_fits_one_frame(const dist_conn *c, size_t len) {
   return !frag || len <= c->cfg.fragment_size;
 }
 
-static void put_len(uint8_t *p, size_t n) {
-  p[0] = (uint8_t)(n >> 24);
-  p[1] = (uint8_t)(n >> 16);
-  p[2] = (uint8_t)(n >> 8);
-  p[3] = (uint8_t)n;
-}
-
 /* With FRAGMENTS (or the atom cache) negotiated BEAM takes only messages
  * behind a 131,68 distribution header, whose terms have no 131; without,
  * the pass-through byte 112 and terms with 131. */
@@ -217,7 +211,7 @@ int dist_conn_reserve(dist_conn *c, size_t ctl_len, size_t payload_len,
   if (!uses_dist_header(c)) {
     uint8_t *p = out_reserve(&c->out, 5 + ctl_len + payload_len);
     if (!p) return NODUS_ENOMEM;
-    put_len(p, 1 + ctl_len + payload_len);
+    put32(p, (uint32_t)(1 + ctl_len + payload_len));
     p[4] = DIST_PASS_THROUGH;
     *ctl_at = p + 5;
     *payload_at = p + 5 + ctl_len;
@@ -230,7 +224,7 @@ int dist_conn_reserve(dist_conn *c, size_t ctl_len, size_t payload_len,
   size_t body = 3 + (ctl_len - 1) + (payload_len ? payload_len - 1 : 0);
   uint8_t *p = out_reserve(&c->out, 4 + body);
   if (!p) return NODUS_ENOMEM;
-  put_len(p, body);
+  put32(p, (uint32_t)body);
   p[4] = 131;
   p[5] = 68;
   *ctl_at = p + 6;

@@ -6,27 +6,11 @@
 
 #include "term/term_internal.h"
 #include "nodus/error.h"
+#include "dist/wire.h"
 
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
 
-static uint16_t get16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | p[3];
-}
 
 bool epmd_name_valid(const char *name, size_t len) {
   if (!name || len == 0 || len > EPMD_NAME_MAX) return false;

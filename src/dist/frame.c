@@ -1,5 +1,6 @@
 /* Distribution frames and fragments (see frame.h). */
 #include "dist/frame.h"
+#include "dist/wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,26 +14,9 @@
 
 const uint8_t dist_frame_tick[4] = {0, 0, 0, 0};
 
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-         p[3];
-}
 
-static uint64_t get64(const uint8_t *p) {
-  return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
-static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
 
-static void put64(uint8_t *p, uint64_t v) {
-  put32(p, (uint32_t)(v >> 32));
-  put32(p + 4, (uint32_t)v);
-}
 
 /* ---- reader ----------------------------------------------------------- */
 

@@ -20,6 +20,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include "dist/handshake.h"
+#include "dist/wire.h"
 
 #include <openssl/crypto.h>
 #include <openssl/md5.h>
@@ -76,35 +77,11 @@ struct dist_hs {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static uint16_t get16(const uint8_t *p) {
-  return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-         p[3];
-}
 
-static uint64_t get64(const uint8_t *p) {
-  return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
 
-static void put64(uint8_t *p, uint64_t v) {
-  put32(p, (uint32_t)(v >> 32));
-  put32(p + 4, (uint32_t)v);
-}
 
 /* OTP 25 lets the single MANDATORY_25_DIGEST bit stand for the whole OTP 25
  * mandatory set (dist_util:expand_mandatory_25_flag/1). */
