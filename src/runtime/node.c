@@ -79,15 +79,20 @@ static void default_log(void *arg, int level, const char *node,
           names[level < 0 || level > 3 ? 0 : level], component, msg);
 }
 
-void rt_log(nodus_node *node, int level, const char *component,
-            const char *fmt, ...) {
+void rt_vlog(nodus_node *node, int level, const char *component,
+             const char *fmt, va_list ap) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   nodus_log_fn fn = node->opts.log ? node->opts.log : default_log;
   fn(node->opts.log_arg, level, node->name_text, component, msg);
+}
+
+void rt_log(nodus_node *node, int level, const char *component,
+            const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  rt_vlog(node, level, component, fmt, ap);
+  va_end(ap);
 }
 
 /* ---- cross-thread calls ------------------------------------------------ */

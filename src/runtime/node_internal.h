@@ -5,6 +5,7 @@
 #define NODUS_RT_NODE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <uv.h>
 
@@ -166,6 +167,8 @@ void rt_call_sync(nodus_node *node, void (*fn)(nodus_node *, void *),
 /* Posts fn to the loop without waiting; fn owns arg. */
 int rt_call_async(nodus_node *node, void (*fn)(nodus_node *, void *),
                   void *arg);
+void rt_vlog(nodus_node *node, int level, const char *component,
+             const char *fmt, va_list ap);
 void rt_log(nodus_node *node, int level, const char *component,
             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 bool rt_is_local_pid(const nodus_node *node, const nodus_term *pid);

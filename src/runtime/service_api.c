@@ -43,10 +43,8 @@ nodus_proc *nodus_proc_lookup(nodus_node *node, const nodus_term *pid) {
 
 void nodus_log(nodus_node *node, int level, const char *component,
                const char *fmt, ...) {
-  char msg[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  rt_vlog(node, level, component, fmt, ap);
   va_end(ap);
-  rt_log(node, level, component, "%s", msg);
 }
