@@ -12,10 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${NODUS_BUILD_DIR:-}" ]; then
-  bin=$NODUS_BUILD_DIR/bin
+  bin=$(cd "$NODUS_BUILD_DIR" && pwd)/bin
 else
   bash scripts/setup.sh >/dev/null
-  bin=build/bin
+  bin=$PWD/build/bin
 fi
 
 nodus=$bin/nodus
@@ -23,9 +23,12 @@ work=$(mktemp -d)
 echo_pid=
 # One cleanup for every part, whatever ends the script: the echo node, the
 # cluster (nodes, namespaces, nft tables), the scratch dir.
+# (No `a && b` here: under set -e a failing b would end the trap with 1.)
 cleanup() {
-  [ -n "$echo_pid" ] && kill "$echo_pid" 2>/dev/null
-  [ -f "$work/cluster/cluster" ] && "$nodus" cluster down --dir "$work/cluster" >/dev/null 2>&1
+  if [ -n "$echo_pid" ]; then kill "$echo_pid" 2>/dev/null || true; fi
+  if [ -f "$work/cluster/cluster" ]; then
+    "$nodus" cluster down --dir "$work/cluster" >/dev/null 2>&1 || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -92,7 +95,7 @@ elixir=false
 command -v elixir >/dev/null && elixir=true
 up_args=(--nodes 4 --beam 1 --ticktime 2)
 $elixir && up_args+=(--elixir)
-if ! "$nodus" cluster up "${up_args[@]}" --exec "$PWD/$bin/user_cache" \
+if ! "$nodus" cluster up "${up_args[@]}" --exec "$bin/user_cache" \
        -- --ticktime 2 > "$work/up.out" 2>&1; then
   say "cluster up:" "failed, skipping this part:"
   sed 's/^/                 /' "$work/up.out"
