@@ -253,7 +253,7 @@ static int by_id(const void *a, const void *b) {
 
 static void dump(void) {
   pthread_mutex_lock(&lock);
-  qsort(cache, ncache, sizeof *cache, by_id);
+  if (ncache) qsort(cache, ncache, sizeof *cache, by_id); /* cache may be NULL */
   size_t cap = 64 + ncache * 200, len = 0;
   char *line = malloc(cap);
   if (line) {

@@ -113,6 +113,16 @@ static void exec_path(char *buf, size_t size) {
   snprintf(buf, size, "%s/user_cache", dir ? dir : "build/bin");
 }
 
+/* The last lines of every node's log, on stderr. */
+static void dump_logs(nodus_kit *k) {
+  for (int i = 1; i <= nodus_kit_size(k); i++) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "echo '--- n%d log (tail)'; tail -n 40 '%s/n%d.log' >&2",
+             i, nodus_kit_state_dir(k), i);
+    if (system(cmd) != 0) fprintf(stderr, "(no log for n%d)\n", i);
+  }
+}
+
 int main(void) {
   char exec[600];
   exec_path(exec, sizeof exec);
@@ -198,6 +208,7 @@ int main(void) {
     for (int b = 1; b <= 3; b++)
       if (a != b) CHECK(nodus_kit_connected(kit, a, b));
 
+  if (check_failed) dump_logs(kit); /* what the nodes said, for the record */
   nodus_kit_down(kit);
   return check_report();
 }
