@@ -202,11 +202,14 @@ int main(void) {
        (double)(nodus_kit_now_ns() - healed) / 1e9);
   if (!converged) all_dumps(want, true);
   /* It was a reconnect (nodeup) and a merge, not a link that never died. */
-  CHECK(saw(kit, 1, mark[1], "nodeup", 2) && saw(kit, 1, mark[1], "nodeup", 3));
-  CHECK(saw(kit, 2, mark[2], "nodeup", 1) && saw(kit, 3, mark[3], "nodeup", 1));
+  CHECK(NODUS_EVENTUALLY(saw(kit, 1, mark[1], "nodeup", 2) &&
+                             saw(kit, 1, mark[1], "nodeup", 3) &&
+                             saw(kit, 2, mark[2], "nodeup", 1) &&
+                             saw(kit, 3, mark[3], "nodeup", 1),
+                         5000));
   for (int a = 1; a <= 3; a++)
     for (int b = 1; b <= 3; b++)
-      if (a != b) CHECK(nodus_kit_connected(kit, a, b));
+      if (a != b) CHECK(NODUS_EVENTUALLY(nodus_kit_connected(kit, a, b), 5000));
 
   if (check_failed) dump_logs(kit); /* what the nodes said, for the record */
   nodus_kit_down(kit);
