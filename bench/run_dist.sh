@@ -17,24 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CBIN=$(cd "$BUILD_DIR" && pwd)/bin/bench_node
 [ -x "$CBIN" ] || { echo "run_dist.sh: $CBIN not built" >&2; exit 1; }
 
-COOKIE=nodusbench
-EPMD_PORT=$((20000 + RANDOM % 20000))
-export ERL_EPMD_PORT=$EPMD_PORT
-export ERL_CRASH_DUMP_SECONDS=0 # a failed run leaves no erl_crash.dump
-TMP=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-erlc -o "$TMP" "$HERE/bench_dist.erl"
-epmd -port "$EPMD_PORT" -daemon
-for _ in $(seq 50); do epmd -port "$EPMD_PORT" -names >/dev/null 2>&1 && break; sleep 0.1; done
+source "$HERE/bench_lib.sh" "$HERE/bench_dist.erl"
 
 # C_NODE_ARGS: extra options for the two C nodes, e.g. "--spin-us -1".
 for n in c1 c2; do

@@ -14,25 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CBIN=$(cd "$BUILD_DIR" && pwd)/bin/bench_gen_server
 [ -x "$CBIN" ] || { echo "run_gen_server.sh: $CBIN not built" >&2; exit 1; }
 
-COOKIE=nodusbench
-EPMD_PORT=$((20000 + RANDOM % 20000))
-export ERL_EPMD_PORT=$EPMD_PORT
-export ERL_CRASH_DUMP_SECONDS=0
-TMP=$(mktemp -d)
-PIDS=()
-HOST=$(hostname -s)
-
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-erlc -o "$TMP" "$HERE/bench_gen_server.erl"
-epmd -port "$EPMD_PORT" -daemon
-for _ in $(seq 50); do epmd -port "$EPMD_PORT" -names >/dev/null 2>&1 && break; sleep 0.1; done
+source "$HERE/bench_lib.sh" "$HERE/bench_gen_server.erl"
 
 # The BEAM server node (its gen_server is started by the client over rpc).
 SRV=gsb_beam_srv_$$

@@ -10,21 +10,7 @@ RUNS=${2:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CBIN=$(cd "$BUILD_DIR" && pwd)/bin/bench_pg
 [ -x "$CBIN" ] || { echo "run_pg.sh: $CBIN not built" >&2; exit 1; }
-EPMD_PORT=$((20000 + RANDOM % 20000))
-export ERL_EPMD_PORT=$EPMD_PORT ERL_CRASH_DUMP_SECONDS=0
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-erlc -o "$TMP" "$HERE/bench_pg.erl"
-epmd -port "$EPMD_PORT" -daemon
-for _ in $(seq 50); do epmd -port "$EPMD_PORT" -names >/dev/null 2>&1 && break; sleep 0.1; done
-HOST=$(hostname -s)
+source "$HERE/bench_lib.sh" "$HERE/bench_pg.erl"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for r in $(seq "$RUNS"); do

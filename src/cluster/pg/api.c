@@ -119,11 +119,6 @@ struct change_call {
   int rc;
 };
 
-static nodus_term self_copy(nodus_pg *pg) {
-  nodus_term t;
-  return nodus_copy(&t, &pg->pid) ? (nodus_term){0} : t;
-}
-
 static nodus_term copy_of(const nodus_term *t) {
   nodus_term c;
   return nodus_copy(&c, t) ? (nodus_term){0} : c;
@@ -160,7 +155,7 @@ static void join_on_loop(nodus_node *node, void *arg) {
   }
   pg_rows_add(pg, c->group, pids, n, true);
   nodus_term msg;
-  if (nodus_build(&msg, "{join, ~t, ~t, ~t}", self_copy(pg), copy_of(c->group),
+  if (nodus_build(&msg, "{join, ~t, ~t, ~t}", copy_of(&pg->pid), copy_of(c->group),
                   copy_of(c->pids)) == 0)
     pg_broadcast_peers(pg, msg);
 }
@@ -207,7 +202,7 @@ static void leave_on_loop(nodus_node *node, void *arg) {
   if (c->pids->type == NODUS_T_PID) who = copy_of(c->pids);
   else if (termvec_to_list(&left, &who)) who = nodus_nil();
   if (nodus_build(&groups, "[~t]", copy_of(c->group)) == 0 &&
-      nodus_build(&msg, "{leave, ~t, ~t, ~t}", self_copy(pg), who, groups) ==
+      nodus_build(&msg, "{leave, ~t, ~t, ~t}", copy_of(&pg->pid), who, groups) ==
           0)
     pg_broadcast_peers(pg, msg);
   termvec_free(&left);
