@@ -109,14 +109,23 @@ lines() { wc -l <"$1"; }
 more_lines() { [ "$(lines "$1")" -gt "$2" ]; }
 
 # c_do ID COMMAND REGEX [SECONDS]: sends a command and waits for its one
-# answer line (in C_LAST); true when it matches REGEX.
+# answer line (in C_LAST); true when it matches REGEX. Lines matching
+# C_EVENTS (a regex, empty by default) are events the node prints on its
+# own, never answers, and are skipped.
+C_EVENTS=
+answer_after() { # FILE LINE: the first non-event line after LINE, if any
+  tail -n "+$(($2 + 1))" "$1" |
+    if [ -n "$C_EVENTS" ]; then grep -Ev "$C_EVENTS" || true; else cat; fi |
+    head -n 1
+}
+has_answer() { [ -n "$(answer_after "$1" "$2")" ]; }
 c_do() {
   local id=$1 out=$WORK/$1.out fdv=CFD_$1 before
   before=$(lines "$out")
   echo "$2" >&"${!fdv}" 2>/dev/null
   C_LAST=
-  eventually "${4:-15}" more_lines "$out" "$before" || return 1
-  C_LAST=$(sed -n "$((before + 1))p" "$out")
+  eventually "${4:-15}" has_answer "$out" "$before" || return 1
+  C_LAST=$(answer_after "$out" "$before")
   [[ $C_LAST =~ $3 ]]
 }
 # c_check ID DESC COMMAND REGEX [SECONDS]: c_do as one result.

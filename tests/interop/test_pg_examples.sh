@@ -8,6 +8,8 @@
 source "$(dirname "$0")/dist_lib.sh" "$1"
 DIST_NODE=$BUILD_DIR/bin/user_cache
 [ -x "$DIST_NODE" ] || { ko "no $DIST_NODE"; finish; }
+# user_cache prints events as they happen; answers are the other lines.
+C_EVENTS="^(update|merged|nodeup|nodedown) "
 U1=uc1_$$ U2=uc2_$$
 cnode_start u1 "$U1" || { ko "user_cache 1 starts"; finish; }
 cnode_start u2 "$U2" || { ko "user_cache 2 starts"; finish; }
