@@ -7,6 +7,7 @@
 #include "nodus/otp.h"
 #include "nodus/pg.h"
 #include "nodus/pubsub.h"
+#include "nodus/service.h"
 #include "nodus/supervisor.h"
 #include "nodus/task.h"
 #include "nodus/term.h"

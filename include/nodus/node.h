@@ -66,10 +66,13 @@ typedef struct nodus_node_opts {
   int spin_us;
   nodus_log_fn log;           /* NULL: the default hook */
   void *log_arg;
+  /* The services the node runs, NULL-terminated (nodus/service.h);
+   * NULL: nodus_default_services (rpc, erpc, introspect, pg). */
+  const struct nodus_service *const *services;
 } nodus_node_opts;
 
 /* Creates a node: resolves the name, reads the cookie, listens, registers
- * with epmd. The loop is not running yet. */
+ * with epmd, starts its services. The loop is not running yet. */
 int nodus_node_init(nodus_node **node, const nodus_node_opts *opts);
 /* Runs the loop on the calling thread until nodus_node_stop(). */
 int nodus_node_run(nodus_node *node);

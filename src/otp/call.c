@@ -309,7 +309,6 @@ int nodus_call(nodus_node *node, const nodus_term *server, nodus_term request,
     nodus_term_free(&request);
     return rc;
   }
-  (void)otp_node_of(node);
   if (reply) *reply = (nodus_term){0};
   otp_caller *c = call_begin(node, server, request, timeout_ms, &rc);
   if (!c) return rc;

@@ -57,36 +57,113 @@ static nodus_term error_reason(int rc) {
   return rt_tuple(2, rt_atom("nodus_error"), rt_atom(nodus_err_name(rc)));
 }
 
-/* terminate, then exit with reason (taken). */
-static void gs_stop(nodus_proc *self, gs_proc *gs, nodus_term reason) {
+/* ---- return codes -------------------------------------------------------- */
+
+typedef enum { CB_CALL, CB_CAST, CB_INFO } cb_kind;
+
+static const char *const cb_names[] = {"handle_call", "handle_cast",
+                                       "handle_info"};
+
+static const char *code_name(int r) {
+  switch (r) {
+    case NODUS_GS_REPLY: return "NODUS_GS_REPLY";
+    case NODUS_GS_NOREPLY: return "NODUS_GS_NOREPLY";
+    case NODUS_GS_OK: return "NODUS_GS_OK";
+    case NODUS_GS_STOP: return "NODUS_GS_STOP";
+    default: return NULL;
+  }
+}
+
+static bool code_valid(cb_kind kind, int r) {
+  if (r == NODUS_GS_STOP) return true;
+  if (kind == CB_CALL) return r == NODUS_GS_REPLY || r == NODUS_GS_NOREPLY;
+  return r == NODUS_GS_OK;
+}
+
+/* {bad_return_value, {Callback, 'NODUS_GS_...' | Code}} */
+static nodus_term bad_return(const char *callback, int r) {
+  const char *name = code_name(r);
+  return rt_tuple(2, rt_atom("bad_return_value"),
+                  rt_tuple(2, rt_atom(callback),
+                           name ? rt_atom(name) : nodus_int(r)));
+}
+
+/* ---- the crash report ---------------------------------------------------- */
+
+static bool is_normal_exit(const nodus_term *r) {
+  return nodus_is_atom(r, "normal") || nodus_is_atom(r, "shutdown") ||
+         (r->type == NODUS_T_TUPLE && r->n == 2 &&
+          nodus_is_atom(&r->v.items[0], "shutdown"));
+}
+
+/* t printed into buf (at most max bytes, "..." when cut). */
+static const char *print_cut(nodus_node *node, const nodus_term *t, char *buf,
+                             size_t max) {
+  char *text = NULL;
+  nodus_print_opts o = {.local_node = nodus_node_name(node)};
+  if (!t || nodus_print(t, &o, &text, NULL)) {
+    snprintf(buf, max, "?");
+  } else if (strlen(text) >= max) {
+    snprintf(buf, max, "%.*s...", (int)(max - 4), text);
+  } else {
+    snprintf(buf, max, "%s", text);
+  }
+  free(text);
+  return buf;
+}
+
+/* As gen_server's error_info ("GenServer ... terminating"), on one line. */
+static void crash_report(nodus_proc *self, const nodus_term *reason,
+                         const nodus_term *last) {
+  nodus_node *node = nodus_proc_node(self);
+  char who[300], why[200], msg[150];
+  if (self->reg_name != NODUS_ATOM_EMPTY)
+    snprintf(who, sizeof who, "%s", nodus_atom_text(self->reg_name, NULL));
+  else
+    print_cut(node, nodus_self(self), who, sizeof who);
+  nodus_log(node, NODUS_LOG_ERROR, "gen_server",
+            "GenServer %s terminating; reason: %s; last message: %s; "
+            "state: (C data, not shown)",
+            who, print_cut(node, reason, why, sizeof why),
+            last ? print_cut(node, last, msg, sizeof msg) : "none");
+}
+
+/* terminate, then exit with reason (taken); last is the message being
+ * handled, for the crash report. */
+static void gs_stop(nodus_proc *self, gs_proc *gs, nodus_term reason,
+                    const nodus_term *last) {
   if (reason.type == NODUS_T_NONE) reason = rt_atom("normal");
   if (!gs->terminated) {
     gs->terminated = true;
     if (gs->ops.terminate) gs->ops.terminate(self, gs->state, &reason);
   }
+  if (!is_normal_exit(&reason)) crash_report(self, &reason, last);
   nodus_exit(self, &reason);
   nodus_term_free(&reason);
 }
 
-/* What a callback's return asks for, besides replying. */
-static void gs_after(nodus_proc *self, gs_proc *gs, int r, nodus_term *stop) {
+/* What a callback's return asks for, besides replying. Takes *stop. */
+static void gs_after(nodus_proc *self, gs_proc *gs, cb_kind kind, int r,
+                     nodus_term *stop, const nodus_term *last) {
   if (r == NODUS_GS_STOP) {
-    gs_stop(self, gs, *stop);
+    nodus_term reason = *stop;
     *stop = (nodus_term){0};
-  } else if (r < 0) {
-    nodus_term_free(stop);
-    gs_stop(self, gs, error_reason(r));
-  } else {
-    nodus_term_free(stop);
+    gs_stop(self, gs, reason, last);
+    return;
   }
+  nodus_term_free(stop);
+  if (r < 0) gs_stop(self, gs, error_reason(r), last);
+  else if (!code_valid(kind, r))
+    gs_stop(self, gs, bad_return(cb_names[kind], r), last);
 }
 
-static void gs_call(nodus_proc *self, gs_proc *gs, const nodus_term *from,
-                    const nodus_term *request) {
+static void gs_call(nodus_proc *self, gs_proc *gs, const nodus_term *msg) {
+  const nodus_term *from = &msg->v.items[1], *request = &msg->v.items[2];
   nodus_term reply = {0}, stop = {0};
   if (!gs->ops.handle_call) {
     /* gen_server would crash on the missing callback; say why. */
-    gs_stop(self, gs, rt_tuple(2, rt_atom("undef"), rt_atom("handle_call")));
+    gs_stop(self, gs, rt_tuple(2, rt_atom("undef"), rt_atom("handle_call")),
+            msg);
     return;
   }
   int r = gs->ops.handle_call(self, gs->state, request, from, &reply, &stop);
@@ -98,28 +175,32 @@ static void gs_call(nodus_proc *self, gs_proc *gs, const nodus_term *from,
   } else {
     nodus_term_free(&reply);
   }
-  gs_after(self, gs, r, &stop);
+  gs_after(self, gs, CB_CALL, r, &stop, msg);
 }
 
 static void gs_msg(nodus_proc *self, const nodus_term *msg) {
   gs_proc *gs = nodus_proc_state(self);
   nodus_term stop = {0};
   int r;
+  if (!gs || gs->terminated) return; /* stopped: nothing runs any more */
   if (msg->type == NODUS_T_TUPLE && msg->n == 3 &&
       nodus_is_atom(&msg->v.items[0], "$gen_call") &&
       msg->v.items[1].type == NODUS_T_TUPLE && msg->v.items[1].n == 2) {
-    gs_call(self, gs, &msg->v.items[1], &msg->v.items[2]);
+    gs_call(self, gs, msg);
     return;
   }
+  cb_kind kind;
   if (msg->type == NODUS_T_TUPLE && msg->n == 2 &&
       nodus_is_atom(&msg->v.items[0], "$gen_cast")) {
     if (!gs->ops.handle_cast) return;
+    kind = CB_CAST;
     r = gs->ops.handle_cast(self, gs->state, &msg->v.items[1], &stop);
   } else {
     if (!gs->ops.handle_info) return; /* gen_server logs and drops it */
+    kind = CB_INFO;
     r = gs->ops.handle_info(self, gs->state, msg, &stop);
   }
-  gs_after(self, gs, r, &stop);
+  gs_after(self, gs, kind, r, &stop, msg);
 }
 
 /* Whatever ended the process (a stop, an exit signal, the node closing),
@@ -170,6 +251,12 @@ static void start_on_loop(nodus_node *node, void *arg) {
     self->running = true;
     rc = gs->ops.init(self, s->args ? s->args : &empty, &gs->state);
     self->running = false;
+    if (rc > 0) {
+      nodus_term why = bad_return("init", rc);
+      crash_report(self, &why, NULL);
+      nodus_term_free(&why);
+      rc = NODUS_EINVAL; /* 0 or a negative code, as every call returns */
+    }
   }
   if (rc || self->exiting) {
     /* {error, Reason} to the starter; the process ends without
@@ -198,7 +285,6 @@ int nodus_gen_server_start(nodus_node *node, const nodus_gen_server_ops *ops,
                            const nodus_term *args, const char *name,
                            nodus_term *pid) {
   if (!node || !ops) return NODUS_EINVAL;
-  (void)otp_node_of(node);
   struct gs_start s = {NULL, ops, args, name, pid, 0};
   int rc = nodus_node_call(node, start_on_loop, &s);
   return rc ? rc : s.rc;

@@ -6,9 +6,9 @@
  *   nodus:process_info(PidOrName)   [{registered_name, N}, {message_queue_len,
  *                                   L}, {links, Ls}, {monitors, Ms}, {status,
  *                                   S}, {trap_exit, B}] or undefined
- *   nodus:pg_which_groups(Scope), nodus:pg_get_members(Scope, Group),
- *   nodus:global_names()            [] until those services register
- *                                   their own versions of these functions.
+ *   nodus:global_names()            [] until a global service registers
+ *                                   its own version.
+ * The pg service adds nodus:pg_which_groups/1 and pg_get_members/2.
  * They run on the loop (the state they read lives there). */
 #include <stdlib.h>
 
@@ -146,12 +146,6 @@ int otp_introspect_start(nodus_node *node) {
   if (!rc)
     rc = otp_register(node, "nodus", "process_info", fn_process_info, NULL,
                       true);
-  if (!rc)
-    rc = otp_register(node, "nodus", "pg_which_groups", fn_empty,
-                      (void *)(uintptr_t)1, true);
-  if (!rc)
-    rc = otp_register(node, "nodus", "pg_get_members", fn_empty,
-                      (void *)(uintptr_t)2, true);
   if (!rc)
     rc = otp_register(node, "nodus", "global_names", fn_empty,
                       (void *)(uintptr_t)0, true);

@@ -1,40 +1,29 @@
-/* The otp layer on every node: a runtime extension that gives each node
- * its rpc function table, replaces the runtime's minimal rex with the
- * full one, serves erpc's spawn requests and the nodus introspection
- * module. Linking any otp entry point links this file (each one asks for
- * otp_node_of), and its constructor registers the extension. */
+/* The otp layer's node services (nodus/service.h): rpc (the per-node
+ * table of functions callable over rpc/erpc, and the full rex server in
+ * place of the runtime's minimal one), erpc (spawn requests of
+ * erpc:execute_call/cast) and introspect (the nodus module). The node
+ * starts them from its service table; nothing here runs by being linked. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "nodus/service.h"
 #include "otp/otp_internal.h"
 
-static int otp_start(nodus_node *node, void **data);
-static void otp_stop(nodus_node *node, void *data);
-
-static const rt_extension otp_extension = {"otp", otp_start, otp_stop};
-static int otp_slot = -1;
-
-__attribute__((constructor)) static void otp_register_extension(void) {
-  otp_slot = rt_extension_register(&otp_extension);
-}
-
 otp_node *otp_node_of(nodus_node *node) {
-  return rt_extension_data(node, otp_slot);
+  return nodus_node_service(node, &nodus_service_rpc);
 }
 
-static int otp_start(nodus_node *node, void **data) {
+static int rpc_start(nodus_node *node, void **state) {
   otp_node *on = calloc(1, sizeof *on);
   if (!on) return NODUS_ENOMEM;
   on->node = node;
-  *data = on;
-  int rc = otp_rex_start(node, on);
-  if (!rc) rc = otp_erpc_start(node);
-  if (!rc) rc = otp_introspect_start(node);
-  return rc;
+  *state = on;
+  return otp_rex_start(node, on);
 }
 
-static void otp_stop(nodus_node *node, void *data) {
-  otp_node *on = data;
+static void rpc_stop(nodus_node *node, void *state) {
+  otp_node *on = state;
+  if (!on) return;
   while (on->fns) {
     otp_fn *f = on->fns;
     on->fns = f->next;
@@ -43,6 +32,30 @@ static void otp_stop(nodus_node *node, void *data) {
   nodus_term_free(&on->rex_pid);
   free(on);
 }
+
+/* erpc and introspect serve functions from rpc's table. */
+static int needs_rpc(nodus_node *node, const char *service) {
+  if (otp_node_of(node)) return 0;
+  nodus_log(node, NODUS_LOG_ERROR, "node",
+            "service %s needs the rpc service before it in the table",
+            service);
+  return NODUS_ESTATE;
+}
+
+static int erpc_start(nodus_node *node, void **state) {
+  int rc = needs_rpc(node, "erpc");
+  return rc ? rc : otp_erpc_start(node);
+}
+
+static int introspect_start(nodus_node *node, void **state) {
+  int rc = needs_rpc(node, "introspect");
+  return rc ? rc : otp_introspect_start(node);
+}
+
+const nodus_service nodus_service_rpc = {"rpc", rpc_start, rpc_stop};
+const nodus_service nodus_service_erpc = {"erpc", erpc_start, NULL};
+const nodus_service nodus_service_introspect = {"introspect",
+                                                introspect_start, NULL};
 
 otp_fn *otp_find_fn(otp_node *on, nodus_atom module, nodus_atom function) {
   for (otp_fn *f = on ? on->fns : NULL; f; f = f->next)

@@ -900,7 +900,6 @@ static void start_on_loop(nodus_node *node, void *arg) {
 int otp_sup_start(nodus_node *node, nodus_proc *parent,
                   const nodus_sup_spec *spec, bool tasks, nodus_term *pid) {
   if (!node || !spec) return NODUS_EINVAL;
-  (void)otp_node_of(node);
   struct sup_start st = {parent, spec, tasks, pid, 0};
   if (parent) {
     start_on_loop(node, &st);

@@ -254,7 +254,6 @@ int nodus_task_async(nodus_node *node, const nodus_term *supervisor,
     nodus_term_free(&args);
     return node && rt_on_loop(node) ? NODUS_ESTATE : NODUS_EINVAL;
   }
-  (void)otp_node_of(node);
   int rc;
   nodus_task *t = task_new(node, supervisor, module, function, args, true, &rc);
   if (!t) return rc;

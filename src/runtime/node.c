@@ -224,7 +224,8 @@ static int load_cookie(nodus_node *node) {
 /* ---- lifecycle --------------------------------------------------------- */
 
 
-int nodus_node_init(nodus_node **out, const nodus_node_opts *opts) {
+int rt_node_init(nodus_node **out, const nodus_node_opts *opts,
+                 const struct nodus_service *const *services) {
   if (!out || !opts) return NODUS_EINVAL;
   nodus_node *node = calloc(1, sizeof *node);
   if (!node) return NODUS_ENOMEM;
@@ -232,13 +233,15 @@ int nodus_node_init(nodus_node **out, const nodus_node_opts *opts) {
   node->opts.name = NULL;
   node->opts.cookie = NULL;
   node->opts.listen_address = NULL;
+  node->opts.services = NULL; /* the caller's array: copied below */
+  int rc = rt_services_set(node, services);
+  if (rc) goto fail_free;
   if (!node->opts.net_ticktime_ms) node->opts.net_ticktime_ms = 60000;
   if (!node->opts.epmd_port) {
     const char *e = getenv("ERL_EPMD_PORT");
     node->opts.epmd_port = e && atoi(e) > 0 ? atoi(e) : 4369;
   }
-  int rc = set_name(node, opts->name);
-  if (rc) goto fail_free;
+  if ((rc = set_name(node, opts->name))) goto fail_free;
   if (opts->cookie) {
     if (strlen(opts->cookie) >= sizeof node->cookie) {
       rc = NODUS_EINVAL;
@@ -287,7 +290,7 @@ int nodus_node_init(nodus_node **out, const nodus_node_opts *opts) {
   if ((rc = rt_peers_listen_at(node, addr, opts->port))) goto fail_loop;
   if ((rc = rt_epmd_start(node))) goto fail_loop;
   if ((rc = rt_sysprocs_start(node))) goto fail_loop;
-  if ((rc = rt_extensions_start(node))) goto fail_loop;
+  if ((rc = rt_services_start(node))) goto fail_loop;
   *out = node;
   return 0;
 
@@ -296,8 +299,8 @@ fail_loop:
   shutdown_on_loop(node);
   uv_run(&node->loop, UV_RUN_DEFAULT);
   uv_loop_close(&node->loop);
-  rt_extensions_stop(node);
 fail_free:
+  rt_services_stop(node);
   free(node->epmd_wait);
   free(node);
   return rc;
@@ -395,7 +398,7 @@ void nodus_node_close(nodus_node *node) {
   idmap_free(&node->peers);
   idmap_free(&node->peer_ports);
   idmap_free(&node->aliases);
-  rt_extensions_stop(node);
+  rt_services_stop(node);
   while (node->spawns) {
     rt_spawn_entry *s = node->spawns;
     node->spawns = s->next;

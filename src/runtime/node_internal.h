@@ -4,6 +4,7 @@
 #ifndef NODUS_RT_NODE_INTERNAL_H
 #define NODUS_RT_NODE_INTERNAL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -97,7 +98,12 @@ typedef struct rt_peer {
   uint8_t rx_bytes[160];
 } rt_peer;
 
-#define RT_EXT_MAX 8 /* extension.c: layers a node runs above the runtime */
+/* service.c: one entry of the node's service table. */
+typedef struct rt_service_slot {
+  const struct nodus_service *service;
+  void *state;
+  bool started;
+} rt_service_slot;
 
 typedef struct rt_spawn_entry {
   struct rt_spawn_entry *next;
@@ -144,7 +150,8 @@ struct nodus_node {
   uint64_t spin_ns;    /* 0: never spin */
   uint64_t last_run_ns;
   rt_spawn_entry *spawns;
-  void *ext_data[RT_EXT_MAX]; /* extension.c: per-node data of layers above */
+  rt_service_slot *services; /* service.c: fixed at init */
+  size_t n_services;
   nodus_proc *sys; /* sender of REG_SEND/ALIAS_SEND made outside processes */
 
   /* Cross-thread inbox. */
@@ -160,6 +167,9 @@ struct nodus_node {
 
 /* node.c */
 bool rt_on_loop(const nodus_node *node);
+/* Loop-only code says so; checked in builds without NDEBUG (the
+ * sanitizer build). */
+#define RT_ASSERT_LOOP(node) assert(rt_on_loop(node))
 /* Runs fn on the loop thread: directly when already there, else posts it
  * and waits for it to finish. */
 void rt_call_sync(nodus_node *node, void (*fn)(nodus_node *, void *),
@@ -248,21 +258,18 @@ void rt_aliases_drop_all(nodus_proc *p);
 /* timer.c */
 void rt_timers_cancel_all(nodus_proc *p);
 
-/* extension.c: layers above the runtime (otp, cluster services) that
- * every node runs. A layer registers once per program, from a constructor;
- * each node starts it (on the loop, at the end of nodus_node_init) and
- * stops it when it closes, after its processes are gone. The runtime
- * knows nothing more about them. */
-typedef struct rt_extension {
-  const char *name;
-  int (*start)(nodus_node *node, void **data);
-  void (*stop)(nodus_node *node, void *data);
-} rt_extension;
-/* Returns the slot (for rt_extension_data), or a negative code. */
-int rt_extension_register(const rt_extension *ext);
-void *rt_extension_data(nodus_node *node, int slot);
-int rt_extensions_start(nodus_node *node);
-void rt_extensions_stop(nodus_node *node);
+/* service.c: the node's service table (nodus/service.h). set copies the
+ * NULL-terminated table; start runs each start on the loop at the end of
+ * init; stop runs the stops in reverse at close, after the processes are
+ * gone, and frees the table. */
+int rt_services_set(nodus_node *node, const struct nodus_service *const *table);
+int rt_services_start(nodus_node *node);
+void rt_services_stop(nodus_node *node);
+
+/* node.c: makes the node with this service table
+ * (nodus_node_init picks it: services/node_init.c). */
+int rt_node_init(nodus_node **node, const nodus_node_opts *opts,
+                 const struct nodus_service *const *services);
 
 /* sysproc.c */
 int rt_sysprocs_start(nodus_node *node);

@@ -18,6 +18,14 @@ static nodus_pg *registry_find(nodus_node *node, nodus_atom name) {
   return NULL;
 }
 
+nodus_pg *pg_registry_get(nodus_node *node, nodus_atom name) {
+  pthread_mutex_lock(&registry_lock);
+  nodus_pg *pg = registry_find(node, name);
+  if (pg) atomic_fetch_add(&pg->refs, 1);
+  pthread_mutex_unlock(&registry_lock);
+  return pg;
+}
+
 void pg_registry_remove(nodus_pg *pg) {
   pthread_mutex_lock(&registry_lock);
   for (nodus_pg **pp = &registry; *pp; pp = &(*pp)->next_running) {

@@ -89,5 +89,8 @@ void pg_watch_drop(nodus_pg *pg, const nodus_term *ref);
 /* api.c */
 void pg_unref(nodus_pg *pg);
 void pg_registry_remove(nodus_pg *pg);
+/* The running scope of that name on node, with a reference the caller
+ * drops with pg_unref; NULL when none runs. */
+nodus_pg *pg_registry_get(nodus_node *node, nodus_atom name);
 
 #endif
