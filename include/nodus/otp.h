@@ -15,35 +15,73 @@ extern "C" {
 
 /* ---- gen_server -------------------------------------------------------- */
 
-/* What a callback asks for. */
+/* What a callback returns: one of these (no two are equal, and none is 0
+ * or negative), or a negative NODUS_E* code.
+ *
+ *                   handle_call   handle_cast, handle_info
+ *   NODUS_GS_REPLY      yes           -
+ *   NODUS_GS_NOREPLY    yes           -
+ *   NODUS_GS_OK          -           yes
+ *   NODUS_GS_STOP       yes          yes
+ *
+ * Any other value (0, a code from the other column, NODUS_CHILD_IGNORE...)
+ * stops the server with {bad_return_value, {Callback, Code}}, e.g.
+ * {bad_return_value, {handle_call, 'NODUS_GS_OK'}}, as gen_server stops
+ * on a return it does not know: a handle_call copied from a handle_cast
+ * fails at its first call instead of leaving the caller waiting. A
+ * negative NODUS_E* code stops it with {nodus_error, 'NODUS_E...'}, as an
+ * Erlang callback that crashes stops it. */
 enum nodus_gs_result {
-  NODUS_GS_REPLY = 0, /* handle_call: send *reply now */
-  NODUS_GS_NOREPLY,   /* handle_call: reply later with nodus_gen_reply */
-  NODUS_GS_OK = NODUS_GS_NOREPLY, /* handle_cast/handle_info: carry on */
-  NODUS_GS_STOP,      /* stop with *stop_reason (or normal if NONE) */
+  NODUS_GS_REPLY = 1,   /* handle_call: send *reply now ({reply, R, S}) */
+  NODUS_GS_NOREPLY = 2, /* handle_call: the reply comes later, from
+                           nodus_gen_reply ({noreply, S}) */
+  NODUS_GS_OK = 3,      /* handle_cast/handle_info: carry on ({noreply, S}) */
+  NODUS_GS_STOP = 4,    /* any handle_*: stop with *stop_reason ({stop, ...}) */
 };
 
+/* Ownership: a callback gets *reply and *stop_reason empty (type
+ * NODUS_T_NONE). Whatever it puts there belongs to the server once it
+ * returns, whatever it returns: never free them yourself. The server
+ *   REPLY    sends *reply (empty: the atom ok) to the caller; frees
+ *            *stop_reason if set;
+ *   NOREPLY  frees *reply and *stop_reason if set (copy `from` to answer
+ *            later with nodus_gen_reply);
+ *   OK       frees *stop_reason if set;
+ *   STOP     sends *reply first if set (handle_call: {stop, R, Reply, S}),
+ *            then runs terminate and exits with *stop_reason (empty:
+ *            normal);
+ *   anything else (an error or an invalid code): frees both, terminate,
+ *            exit with the reason above.
+ * An abnormal end (any reason other than normal, shutdown or {shutdown,
+ * _}) logs a crash report at NODUS_LOG_ERROR, component "gen_server", as
+ * OTP's "GenServer terminating": the name or pid, the reason, the last
+ * message (the state is C data, not shown). */
 typedef struct nodus_gen_server_ops {
-  /* args is borrowed. Return 0, or a negative code to fail the start
-   * ({error, Reason} to the starter). */
+  /* May be NULL: the state is NULL. args is borrowed. Return 0, or a
+   * negative code to fail the start: the starter gets that code and the
+   * process ends without terminate, so a failing init frees what it
+   * allocated. Any positive return fails the start with NODUS_EINVAL
+   * (and logs {bad_return_value, {init, Code}}). */
   int (*init)(nodus_proc *self, const nodus_term *args, void **state);
-  /* from is {Pid, Tag}; copy it to reply later. Fill *reply for REPLY;
-   * for STOP, *reply (if set) is sent before stopping. */
+  /* May be NULL: then every call stops the server with {undef,
+   * handle_call}, as a missing callback does in Erlang. request and from
+   * are borrowed; from is {Pid, Tag}: copy it to reply later. */
   int (*handle_call)(nodus_proc *self, void *state, const nodus_term *request,
                      const nodus_term *from, nodus_term *reply,
                      nodus_term *stop_reason);
+  /* May be NULL: casts are dropped. request is borrowed. */
   int (*handle_cast)(nodus_proc *self, void *state, const nodus_term *request,
                      nodus_term *stop_reason);
+  /* May be NULL: other messages are dropped. msg is borrowed. */
   int (*handle_info)(nodus_proc *self, void *state, const nodus_term *msg,
                      nodus_term *stop_reason);
-  /* Runs once whenever the process ends after a successful init: a STOP,
-   * an exit signal, a kill or the node closing (unlike OTP, which skips
-   * it for untrapped signals: C state must always be released). */
+  /* May be NULL. Runs exactly once whenever the process ends after a
+   * successful init: a STOP, an error or invalid return, an exit signal,
+   * a kill or the node closing (unlike OTP, which skips it for untrapped
+   * signals: C state must always be released, so free it here). reason
+   * is borrowed. */
   void (*terminate)(nodus_proc *self, void *state, const nodus_term *reason);
 } nodus_gen_server_ops;
-
-/* A callback that returns a negative NODUS_E* code stops the server with
- * {nodus_error, 'NODUS_E...'}, as an Erlang callback crash would stop it. */
 
 /* Starts a server (name optional: registered locally). Thread-safe, and
  * also from a handler. init runs before this returns; when it fails its

@@ -74,7 +74,8 @@ static int later(nodus_proc *self, const nodus_term *from, const char *tag,
   nodus_term f, r, msg;
   nodus_copy(&f, from);
   nodus_copy(&r, req);
-  if (nodus_build(&msg, "{reply_later, ~t, {~a, ~t}}", f, tag, r)) return 0;
+  if (nodus_build(&msg, "{reply_later, ~t, {~a, ~t}}", f, tag, r))
+    return NODUS_ENOMEM;
   nodus_send_after(self, ms, nodus_self(self), msg, NULL);
   return NODUS_GS_NOREPLY;
 }

@@ -2,7 +2,14 @@
  * taken), call/cast ordering, deferred replies, timeouts with the late
  * reply dropped, stop with and without a reply, noproc, terminate on
  * every end, async calls from a process and their cancel, multi_call,
- * and rpc/erpc through the node's own rex (values, undef, raises). */
+ * and rpc/erpc through the node's own rex (values, undef, raises).
+ * The return-code contract: a code of the wrong kind (NODUS_GS_OK from
+ * handle_call, NODUS_GS_REPLY from handle_cast, 0, init > 0) stops the
+ * server with {bad_return_value, ...} instead of leaving a caller
+ * waiting; whatever a callback left in *reply / *stop_reason is freed on
+ * every outcome (ASan checks); abnormal ends log a crash report and
+ * normal, shutdown and {shutdown, _} do not. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +21,41 @@ static nodus_node *node;
 static nodus_mailbox *mb;
 static char last_terminate[128];
 
+/* The node's log hook keeps the gen_server component's ERROR lines. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char crash_log[8192];
+
+static void log_hook(void *arg, int level, const char *node_name,
+                     const char *component, const char *msg) {
+  if (level != NODUS_LOG_ERROR || strcmp(component, "gen_server")) return;
+  pthread_mutex_lock(&log_lock);
+  size_t n = strlen(crash_log);
+  snprintf(crash_log + n, sizeof crash_log - n, "%s\n", msg);
+  pthread_mutex_unlock(&log_lock);
+}
+
+static void crash_log_clear(void) {
+  pthread_mutex_lock(&log_lock);
+  crash_log[0] = 0;
+  pthread_mutex_unlock(&log_lock);
+}
+
+static bool crash_log_has(const char *want) {
+  pthread_mutex_lock(&log_lock);
+  bool ok = strstr(crash_log, want) != NULL;
+  if (!ok) fprintf(stderr, "  crash log: [%s]\n  wanted: %s\n", crash_log, want);
+  pthread_mutex_unlock(&log_lock);
+  return ok;
+}
+
+static bool crash_log_empty(void) {
+  pthread_mutex_lock(&log_lock);
+  bool ok = crash_log[0] == 0;
+  if (!ok) fprintf(stderr, "  unexpected crash log: [%s]\n", crash_log);
+  pthread_mutex_unlock(&log_lock);
+  return ok;
+}
+
 struct counter {
   int64_t n;
   nodus_term deferred; /* a From waiting for `release` */
@@ -21,6 +63,7 @@ struct counter {
 
 static int c_init(nodus_proc *self, const nodus_term *args, void **state) {
   if (nodus_is_atom(args, "fail")) return NODUS_EINVAL;
+  if (nodus_is_atom(args, "positive")) return NODUS_GS_OK; /* not 0 */
   struct counter *c = calloc(1, sizeof *c);
   if (!c) return NODUS_ENOMEM;
   nodus_get_int64(args, &c->n);
@@ -69,7 +112,18 @@ static int c_call(nodus_proc *self, void *state, const nodus_term *req,
     nodus_copy(stop, t);
     return NODUS_GS_STOP;
   }
-  return NODUS_EINVAL; /* stops with {nodus_error, 'NODUS_EINVAL'} */
+  if (nodus_match(req, "{return, ~i}", &k) == 0) {
+    /* any code, with both out-parameters filled: whatever the outcome,
+     * the server frees what it does not send */
+    nodus_mk_atom(reply, "junk_reply");
+    nodus_build(stop, "{junk, stop, [1, 2, 3]}");
+    return (int)k;
+  }
+  if (nodus_is_atom(req, "copied_from_cast")) return NODUS_GS_OK;
+  if (nodus_is_atom(req, "zero")) return 0;
+  /* stops with {nodus_error, 'NODUS_EINVAL'}; the reply left is freed */
+  nodus_mk_atom(reply, "never_sent");
+  return NODUS_EINVAL;
 }
 
 static int c_cast(nodus_proc *self, void *state, const nodus_term *req,
@@ -77,6 +131,10 @@ static int c_cast(nodus_proc *self, void *state, const nodus_term *req,
   struct counter *c = state;
   int64_t k;
   if (nodus_match(req, "{set, ~i}", &k) == 0) c->n = k;
+  if (nodus_match(req, "{return, ~i}", &k) == 0) {
+    nodus_build(stop, "{junk, cast}");
+    return (int)k;
+  }
   return NODUS_GS_OK;
 }
 
@@ -186,11 +244,115 @@ static void rpc_is(bool erpc, const char *m, const char *f, const char *args,
   nodus_term_free(&r);
 }
 
+static void restart_counter(const nodus_term *args) {
+  CHECK_RC(nodus_gen_server_start(node, &counter_ops, args, "counter", NULL),
+           0);
+}
+
+static void call_return(const nodus_term *name, int code, int want_rc,
+                        const char *want, int timeout) {
+  char req[64];
+  snprintf(req, sizeof req, "{return, %d}", code);
+  call_is(name, req, want_rc, want, timeout);
+}
+
+/* The return-code contract, and the out-parameters on every outcome. */
+static void test_return_codes(const nodus_term *args, const nodus_term *name) {
+  /* the codes are distinct, positive, and NODUS_GS_OK is not a reply */
+  CHECK(NODUS_GS_REPLY > 0 && NODUS_GS_NOREPLY > 0 && NODUS_GS_OK > 0 &&
+        NODUS_GS_STOP > 0);
+  CHECK(NODUS_GS_REPLY != NODUS_GS_NOREPLY && NODUS_GS_REPLY != NODUS_GS_OK &&
+        NODUS_GS_REPLY != NODUS_GS_STOP && NODUS_GS_NOREPLY != NODUS_GS_OK &&
+        NODUS_GS_NOREPLY != NODUS_GS_STOP && NODUS_GS_OK != NODUS_GS_STOP);
+
+  /* handle_call returning a cast's code: the caller learns at once */
+  restart_counter(args);
+  crash_log_clear();
+  call_is(name, "copied_from_cast", NODUS_EEXIT,
+          "{bad_return_value,{handle_call,'NODUS_GS_OK'}}", 5000);
+  CHECK_STR(last_terminate, "{bad_return_value,{handle_call,'NODUS_GS_OK'}}");
+  CHECK(crash_log_has("GenServer counter terminating; reason: "
+                      "{bad_return_value,{handle_call,'NODUS_GS_OK'}}"));
+  restart_counter(args);
+  call_is(name, "zero", NODUS_EEXIT, "{bad_return_value,{handle_call,0}}",
+          5000);
+  restart_counter(args);
+  call_return(name, 7, NODUS_EEXIT, "{bad_return_value,{handle_call,7}}",
+              5000);
+
+  /* every outcome with both out-parameters filled (ASan: no leak) */
+  restart_counter(args);
+  call_return(name, NODUS_GS_REPLY, 0, "junk_reply", 1000); /* stop freed */
+  call_return(name, NODUS_GS_NOREPLY, NODUS_ETIMEDOUT, NULL, 100);
+  call_is(name, "get", 0, "0", 1000); /* still up after both */
+  call_return(name, NODUS_GS_STOP, 0, "junk_reply", 1000);
+  CHECK_STR(last_terminate, "{junk,stop,[1,2,3]}");
+  restart_counter(args);
+  call_return(name, NODUS_EBADTYPE, NODUS_EEXIT,
+              "{nodus_error,'NODUS_EBADTYPE'}", 1000);
+  restart_counter(args);
+  call_return(name, NODUS_GS_OK, NODUS_EEXIT,
+              "{bad_return_value,{handle_call,'NODUS_GS_OK'}}", 1000);
+
+  /* casts: REPLY and NOREPLY are call codes */
+  nodus_term mref = {0}, m = {0};
+  const nodus_term *why;
+  char req[64];
+  const int cast_bad[] = {NODUS_GS_REPLY, NODUS_GS_NOREPLY};
+  const char *const cast_why[] = {
+      "{bad_return_value,{handle_cast,'NODUS_GS_REPLY'}}",
+      "{bad_return_value,{handle_cast,'NODUS_GS_NOREPLY'}}"};
+  for (int i = 0; i < 2; i++) {
+    restart_counter(args);
+    CHECK_RC(nodus_mailbox_monitor(mb, name, &mref), 0);
+    snprintf(req, sizeof req, "{return, %d}", cast_bad[i]);
+    CHECK_RC(nodus_cast(node, name, parse(req)), 0);
+    CHECK_RC(nodus_mailbox_recv(mb, &m, 5000), 0);
+    CHECK(nodus_match(&m, "{'DOWN', _, process, _, ~t}", &why) == 0 &&
+          printed_is(why, cast_why[i]));
+    nodus_term_free(&m);
+    nodus_term_free(&mref);
+  }
+  restart_counter(args);
+  snprintf(req, sizeof req, "{return, %d}", NODUS_GS_OK);
+  CHECK_RC(nodus_cast(node, name, parse(req)), 0); /* fine, stop freed */
+  call_is(name, "get", 0, "0", 1000);
+
+  /* no crash report for normal, shutdown, {shutdown, _} */
+  const char *const quiet[] = {"normal", "shutdown", "{shutdown, done}"};
+  for (int i = 0; i < 3; i++) {
+    crash_log_clear();
+    snprintf(req, sizeof req, "{stop, %s}", quiet[i]);
+    call_is(name, req, 0, "stopping", 1000);
+    CHECK(crash_log_empty());
+    restart_counter(args);
+  }
+  /* an unregistered server is named by its pid in the report */
+  nodus_term anon = {0};
+  CHECK_RC(nodus_gen_server_start(node, &counter_ops, args, NULL, &anon), 0);
+  crash_log_clear();
+  call_is(&anon, "{crash, oops}", NODUS_EEXIT, "oops", 1000);
+  CHECK(crash_log_has("GenServer <0."));
+  CHECK(crash_log_has("terminating; reason: oops; last message: "));
+  nodus_term_free(&anon);
+
+  /* init returning a positive code fails the start, not 0-or-negative */
+  nodus_term positive = atom("positive");
+  CHECK_RC(nodus_gen_server_start(node, &counter_ops, &positive, "pos", NULL),
+           NODUS_EINVAL);
+  CHECK(crash_log_has("{bad_return_value,{init,'NODUS_GS_OK'}}"));
+  nodus_term pos = atom("pos");
+  call_is(&pos, "get", NODUS_ENOPROC, NULL, 1000);
+  /* the counter is left running, stopped by the caller */
+  call_is(name, "{stop, normal}", 0, "stopping", 1000);
+}
+
 int main(void) {
   nodus_node_opts opts = {.name = "gs_test@127.0.0.1",
                           .cookie = "gs",
                           .listen_address = "127.0.0.1",
-                          .epmd_mode = NODUS_EPMD_NONE};
+                          .epmd_mode = NODUS_EPMD_NONE,
+                          .log = log_hook};
   CHECK_RC(nodus_node_init(&node, &opts), 0);
   CHECK_RC(nodus_node_start(node), 0);
   CHECK_RC(nodus_mailbox_open(node, &mb), 0);
@@ -314,6 +476,13 @@ int main(void) {
            0);
   call_is(&name, "unknown_request", NODUS_EEXIT,
           "{nodus_error,'NODUS_EINVAL'}", 1000);
+  CHECK(crash_log_has("GenServer counter terminating; reason: "
+                      "{nodus_error,'NODUS_EINVAL'}; last message: "
+                      "{'$gen_call',{<"));
+  CHECK(crash_log_has("unknown_request}; state: (C data, not shown)"));
+
+  test_return_codes(&args, &name);
+
   /* terminate also runs when the node closes */
   CHECK_RC(nodus_gen_server_start(node, &counter_ops, &args, "counter", NULL),
            0);
