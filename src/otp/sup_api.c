@@ -28,8 +28,10 @@ static int sup_call(nodus_node *node, const nodus_term *sup,
 }
 
 /* {ok, Pid} | {error, Reason} from a start: the code, *pid the pid (or
- * undefined for ignore) or the reason with NODUS_EEXIT. Takes reply. */
-static int start_result(nodus_term reply, nodus_term *pid) {
+ * undefined for ignore), *reason the reason with NODUS_EEXIT. Takes
+ * reply. */
+static int start_result(nodus_term reply, nodus_term *pid,
+                        nodus_term *reason) {
   const nodus_term *e = error_of(&reply);
   int rc = 0;
   nodus_term out = {0};
@@ -52,9 +54,15 @@ static int start_result(nodus_term reply, nodus_term *pid) {
     out = e ? rt_copy(e) : rt_copy(&reply);
   }
   nodus_term_free(&reply);
-  if (pid) *pid = out;
+  nodus_term *to = rc == 0 ? pid : rc == NODUS_EEXIT ? reason : NULL;
+  if (to) *to = out;
   else nodus_term_free(&out);
   return rc;
+}
+
+static void clear_out(nodus_term *pid, nodus_term *reason) {
+  if (pid) *pid = (nodus_term){0};
+  if (reason) *reason = (nodus_term){0};
 }
 
 /* ok | {error, Reason} */
@@ -85,9 +93,9 @@ static void park_on_loop(nodus_node *node, void *arg) {
 
 int nodus_supervisor_start_child(nodus_node *node, const nodus_term *sup,
                                  const nodus_child_spec *spec,
-                                 nodus_term *pid) {
+                                 nodus_term *pid, nodus_term *reason) {
+  clear_out(pid, reason);
   if (!node || !sup || !spec) return NODUS_EINVAL;
-  if (pid) *pid = (nodus_term){0};
   struct park p = {sup, spec, {0}, 0};
   int rc = nodus_node_call(node, park_on_loop, &p);
   if (!rc) rc = p.rc;
@@ -95,20 +103,20 @@ int nodus_supervisor_start_child(nodus_node *node, const nodus_term *sup,
   nodus_term reply;
   rc = sup_call(node, sup,
                 rt_tuple(2, rt_atom("$nodus_start_child"), p.token), &reply);
-  return rc ? rc : start_result(reply, pid);
+  return rc ? rc : start_result(reply, pid, reason);
 }
 
 int nodus_supervisor_start_dynamic(nodus_node *node, const nodus_term *sup,
                                    const nodus_term *extra_args,
-                                   nodus_term *pid) {
-  if (pid) *pid = (nodus_term){0};
+                                   nodus_term *pid, nodus_term *reason) {
+  clear_out(pid, reason);
   if (extra_args && !nodus_is_proper_list(extra_args)) return NODUS_EINVAL;
   nodus_term reply;
   int rc = sup_call(node, sup,
                     rt_tuple(2, rt_atom("start_child"),
                              extra_args ? rt_copy(extra_args) : nodus_nil()),
                     &reply);
-  return rc ? rc : start_result(reply, pid);
+  return rc ? rc : start_result(reply, pid, reason);
 }
 
 int nodus_supervisor_terminate_child(nodus_node *node, const nodus_term *sup,
@@ -122,13 +130,14 @@ int nodus_supervisor_terminate_child(nodus_node *node, const nodus_term *sup,
 }
 
 int nodus_supervisor_restart_child(nodus_node *node, const nodus_term *sup,
-                                   const char *id, nodus_term *pid) {
-  if (pid) *pid = (nodus_term){0};
+                                   const char *id, nodus_term *pid,
+                                   nodus_term *reason) {
+  clear_out(pid, reason);
   if (!id) return NODUS_EINVAL;
   nodus_term reply;
   int rc = sup_call(node, sup, rt_tuple(2, rt_atom("restart_child"), rt_atom(id)),
                     &reply);
-  return rc ? rc : start_result(reply, pid);
+  return rc ? rc : start_result(reply, pid, reason);
 }
 
 int nodus_supervisor_delete_child(nodus_node *node, const nodus_term *sup,

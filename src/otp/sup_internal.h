@@ -9,9 +9,10 @@
 /* Starts a supervisor; parent (may be NULL) is linked and its EXIT shuts
  * the supervisor down. With tasks, it also answers Task.Supervisor's
  * {start_task, Args, Restart, Shutdown} (a dynamic child started with
- * Args, which the template's start function reads). On NODUS_EEXIT *pid
- * gets the reason. */
+ * Args, which the template's start function reads). *pid and *reason as
+ * nodus_supervisor_start's. */
 int otp_sup_start(nodus_node *node, nodus_proc *parent,
-                  const nodus_sup_spec *spec, bool tasks, nodus_term *pid);
+                  const nodus_sup_spec *spec, bool tasks, nodus_term *pid,
+                  nodus_term *reason);
 
 #endif

@@ -63,6 +63,9 @@ typedef struct sup_state {
   bool op_remove;        /* OP_TERMINATE: drop the child afterwards */
   nodus_term op_reason;  /* OP_EXIT */
   sup_child *restart_from;
+  bool gave_up; /* OP_EXIT: the restart intensity was reached */
+  void (*on_give_up)(nodus_node *node, void *arg);
+  void *give_up_arg;
 } sup_state;
 
 static void sup_msg(nodus_proc *self, const nodus_term *msg);
@@ -180,22 +183,25 @@ static size_t running_count(const sup_state *s) {
 /* Runs the child's start function as the supervisor. 0: running (or
  * ignored: pid stays NONE); else the code, *reason the Erlang reason. */
 static int child_start(nodus_proc *self, sup_child *c, nodus_term *reason) {
-  nodus_term pid = {0};
-  int rc = c->start(self, &c->args, c->arg, &pid);
+  nodus_term pid = {0}, why = {0};
+  int rc = c->start(self, &c->args, c->arg, &pid, &why);
   if (rc == NODUS_CHILD_IGNORE) {
     nodus_term_free(&pid);
+    nodus_term_free(&why);
     return 0;
   }
   if (rc == 0 && pid.type != NODUS_T_PID) rc = NODUS_EBADTYPE;
   if (rc) {
+    if (rc > 0) rc = NODUS_EINVAL; /* neither 0, ignore nor an error */
+    nodus_term_free(&pid);
     if (reason)
-      *reason = pid.type != NODUS_T_NONE && pid.type != NODUS_T_PID
-                    ? pid /* the start function's own reason */
-                    : error_reason(rc);
+      *reason = why.type != NODUS_T_NONE ? why /* the start function's */
+                                         : error_reason(rc);
     else
-      nodus_term_free(&pid);
-    return rc < 0 ? rc : NODUS_EINVAL;
+      nodus_term_free(&why);
+    return rc;
   }
+  nodus_term_free(&why);
   nodus_term_free(&c->pid);
   c->pid = pid;
   c->restarting = false;
@@ -330,6 +336,8 @@ static void op_done(nodus_proc *self, sup_state *s) {
     /* nodus_supervisor_stop: the caller learns it is over from the
      * reply, sent just before the exit so nothing can follow it. */
     if (s->op_from.type) nodus_gen_reply(self, &s->op_from, rt_atom("ok"));
+    if (s->gave_up && s->on_give_up && !self->node->closing)
+      s->on_give_up(nodus_proc_node(self), s->give_up_arg);
     nodus_exit(self, &s->op_reason);
     return;
   }
@@ -388,6 +396,29 @@ static void restart_group(nodus_proc *self, sup_state *s, sup_child *from) {
   }
 }
 
+/* More than intensity restarts in the period: as supervisor.erl, report
+ * reached_max_restart_intensity, stop every child, exit with shutdown. */
+static void give_up(nodus_proc *self, sup_state *s, const sup_child *c,
+                    const nodus_term *reason) {
+  nodus_node *node = nodus_proc_node(self);
+  nodus_print_opts po = {.local_node = nodus_node_name(node)};
+  char *who = NULL, *why = NULL;
+  if (self->reg_name == NODUS_ATOM_EMPTY) nodus_print(nodus_self(self), &po, &who, NULL);
+  if (reason) nodus_print(reason, &po, &why, NULL);
+  nodus_log(node, NODUS_LOG_ERROR, "supervisor",
+            "supervisor %s: reached_max_restart_intensity (more than %d "
+            "restarts in %d ms; last: child %s %s %.200s); shutting down",
+            who ? who : nodus_atom_text(self->reg_name, NULL), s->intensity,
+            s->period_ms,
+            c->id != NODUS_ATOM_EMPTY ? nodus_atom_text(c->id, NULL)
+                                      : "(dynamic)",
+            reason ? "exited with" : "failed to restart", why ? why : "");
+  free(who);
+  free(why);
+  s->gave_up = true;
+  begin_exit(self, s, rt_atom("shutdown"));
+}
+
 static void child_died(nodus_proc *self, sup_state *s, sup_child *c,
                        const nodus_term *reason) {
   nodus_term_free(&c->pid);
@@ -398,9 +429,7 @@ static void child_died(nodus_proc *self, sup_state *s, sup_child *c,
     return;
   }
   if (!add_restart(s)) {
-    nodus_log(nodus_proc_node(self), NODUS_LOG_ERROR, "supervisor",
-              "reached maximum restart intensity; shutting down");
-    begin_exit(self, s, rt_atom("shutdown"));
+    give_up(self, s, c, reason);
     return;
   }
   switch (s->strategy) {
@@ -424,7 +453,7 @@ static void try_again(nodus_proc *self, sup_state *s, uint64_t key) {
   sup_child *c = find_by_key(s, key);
   if (!c || !c->restarting || c->pid.type == NODUS_T_PID) return;
   if (!add_restart(s)) {
-    begin_exit(self, s, rt_atom("shutdown"));
+    give_up(self, s, c, NULL);
     return;
   }
   restart_group(self, s, c);
@@ -797,6 +826,8 @@ static sup_state *state_new(const nodus_sup_spec *spec, bool tasks, int *rc) {
   }
   s->max_children = spec->max_children;
   s->tasks = tasks;
+  s->on_give_up = spec->on_give_up;
+  s->give_up_arg = spec->give_up_arg;
   s->n_stamps = (size_t)(s->intensity > 0 ? s->intensity : 0) + 1;
   s->stamps = calloc(s->n_stamps, sizeof *s->stamps);
   if (!s->stamps || spec->strategy < NODUS_ONE_FOR_ONE ||
@@ -822,7 +853,7 @@ struct sup_start {
   nodus_proc *parent;
   const nodus_sup_spec *spec;
   bool tasks;
-  nodus_term *pid;
+  nodus_term *pid, *reason;
   int rc;
 };
 
@@ -892,15 +923,18 @@ static void start_on_loop(nodus_node *node, void *arg) {
   self->exiting = false;
   rt_proc_exit(self, &failure); /* sup_exit frees s */
   nodus_term_free(&pid);
-  if (st->pid) *st->pid = failure;
+  if (st->reason) *st->reason = failure;
   else nodus_term_free(&failure);
   st->rc = NODUS_EEXIT;
 }
 
 int otp_sup_start(nodus_node *node, nodus_proc *parent,
-                  const nodus_sup_spec *spec, bool tasks, nodus_term *pid) {
+                  const nodus_sup_spec *spec, bool tasks, nodus_term *pid,
+                  nodus_term *reason) {
+  if (pid) *pid = (nodus_term){0};
+  if (reason) *reason = (nodus_term){0};
   if (!node || !spec) return NODUS_EINVAL;
-  struct sup_start st = {parent, spec, tasks, pid, 0};
+  struct sup_start st = {parent, spec, tasks, pid, reason, 0};
   if (parent) {
     start_on_loop(node, &st);
     return st.rc;
@@ -910,14 +944,18 @@ int otp_sup_start(nodus_node *node, nodus_proc *parent,
 }
 
 int nodus_supervisor_start(nodus_node *node, const nodus_sup_spec *spec,
-                           nodus_term *pid) {
-  return otp_sup_start(node, NULL, spec, false, pid);
+                           nodus_term *pid, nodus_term *reason) {
+  return otp_sup_start(node, NULL, spec, false, pid, reason);
 }
 
 int nodus_supervisor_start_link(nodus_proc *self, const nodus_sup_spec *spec,
-                                nodus_term *pid) {
-  if (!self) return NODUS_EINVAL;
-  return otp_sup_start(nodus_proc_node(self), self, spec, false, pid);
+                                nodus_term *pid, nodus_term *reason) {
+  if (!self) {
+    if (pid) *pid = (nodus_term){0};
+    if (reason) *reason = (nodus_term){0};
+    return NODUS_EINVAL;
+  }
+  return otp_sup_start(nodus_proc_node(self), self, spec, false, pid, reason);
 }
 
 /* ---- for sup_api.c: a start_child whose spec stays on this node --------- */

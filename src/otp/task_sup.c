@@ -130,12 +130,12 @@ static void task_exit(nodus_proc *self, const nodus_term *reason) {
 
 /* The template's start function: Args as the caller sent them. */
 static int task_child_start(nodus_proc *sup, const nodus_term *args,
-                            void *arg, nodus_term *pid) {
+                            void *arg, nodus_term *pid, nodus_term *reason) {
   size_t n = args->type == NODUS_T_LIST ? args->n : 0;
   const nodus_term *owner = n ? &args->v.items[0] : NULL;
   if (!owner || owner->type != NODUS_T_TUPLE || owner->n != 3 ||
       owner->v.items[2].type != NODUS_T_PID || (n != 2 && n != 3)) {
-    *pid = rt_atom("badarg");
+    *reason = rt_atom("badarg");
     return NODUS_EINVAL;
   }
   task_proc *t = calloc(1, sizeof *t);
@@ -163,5 +163,5 @@ int nodus_task_supervisor_start(nodus_node *node, const char *name,
                          .children = &tmpl,
                          .n_children = 1,
                          .name = name};
-  return otp_sup_start(node, NULL, &spec, true, pid);
+  return otp_sup_start(node, NULL, &spec, true, pid, NULL);
 }

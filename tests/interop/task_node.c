@@ -55,7 +55,7 @@ static void worker_msg(nodus_proc *self, const nodus_term *msg) {
 }
 
 static int worker_start(nodus_proc *sup, const nodus_term *args, void *arg,
-                        nodus_term *pid) {
+                        nodus_term *pid, nodus_term *reason) {
   nodus_proc_spec spec = {.on_message = worker_msg};
   return nodus_spawn_from(sup, &spec, true, pid);
 }
@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
   nodus_sup_spec spec = {.strategy = NODUS_ONE_FOR_ALL, .intensity = 2,
                          .period_ms = 10000, .children = kids,
                          .n_children = 3, .name = "workers"};
-  if (!rc) rc = nodus_supervisor_start(node, &spec, NULL);
+  if (!rc) rc = nodus_supervisor_start(node, &spec, NULL, NULL);
   if (rc) {
     fprintf(stderr, "supervisors: %s\n", nodus_strerror(rc));
     return 1;

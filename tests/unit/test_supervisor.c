@@ -74,7 +74,7 @@ static void worker_exit(nodus_proc *self, const nodus_term *reason) {
 }
 
 static int worker_start(nodus_proc *sup, const nodus_term *args, void *arg,
-                        nodus_term *pid) {
+                        nodus_term *pid, nodus_term *reason) {
   struct worker *w = calloc(1, sizeof *w);
   if (!w) return NODUS_ENOMEM;
   snprintf(w->name, sizeof w->name, "%s", (const char *)arg);
@@ -93,7 +93,14 @@ static int worker_start(nodus_proc *sup, const nodus_term *args, void *arg,
 }
 
 static int failing_start(nodus_proc *sup, const nodus_term *args, void *arg,
-                         nodus_term *pid) {
+                         nodus_term *pid, nodus_term *reason) {
+  return NODUS_EINVAL;
+}
+
+/* A start that fails with a reason of its own. */
+static int refusing_start(nodus_proc *sup, const nodus_term *args, void *arg,
+                          nodus_term *pid, nodus_term *reason) {
+  nodus_mk_atom(reason, "no_database");
   return NODUS_EINVAL;
 }
 
@@ -145,7 +152,7 @@ static void test_strategy(int strategy, const char *label, bool a_restarts,
                          .period_ms = 5000, .children = kids, .n_children = 3};
   nodus_term sup = {0};
   events_clear();
-  CHECK_RC(nodus_supervisor_start(node, &spec, &sup), 0);
+  CHECK_RC(nodus_supervisor_start(node, &spec, &sup, NULL), 0);
   CHECK(events_have("start:a start:b start:c "));
   nodus_term a = child_pid(&sup, "a"), b = child_pid(&sup, "b"),
              c = child_pid(&sup, "c");
@@ -206,7 +213,7 @@ static void test_restart_types(void) {
   nodus_sup_spec spec = {.strategy = NODUS_ONE_FOR_ONE, .intensity = 10,
                          .period_ms = 5000, .children = kids, .n_children = 3};
   nodus_term sup = {0};
-  CHECK_RC(nodus_supervisor_start(node, &spec, &sup), 0);
+  CHECK_RC(nodus_supervisor_start(node, &spec, &sup, NULL), 0);
   /* transient: normal is not restarted, a crash is */
   nodus_term t = child_pid(&sup, "t");
   crash(&t, "normal");
@@ -221,7 +228,7 @@ static void test_restart_types(void) {
   CHECK(nodus_is_atom(&p, "undefined"));
   nodus_term_free(&p);
   nodus_term t2 = {0};
-  CHECK_RC(nodus_supervisor_restart_child(node, &sup, "t", &t2), 0);
+  CHECK_RC(nodus_supervisor_restart_child(node, &sup, "t", &t2, NULL), 0);
   CHECK(t2.type == NODUS_T_PID);
   crash(&t2, "boom");
   nodus_term t3 = new_pid(&sup, "t", &t2);
@@ -246,16 +253,21 @@ static void test_restart_types(void) {
   for (size_t i = 0; i < 7; i++) nodus_term_free(all[i]);
 }
 
+static void gave_up(nodus_node *n, void *arg) {
+  event("gave_up:%s%s ", (const char *)arg, "");
+}
+
 static void test_intensity(void) {
   nodus_child_spec kids[] = {CHILD("a", NODUS_PERMANENT),
                              CHILD("b", NODUS_PERMANENT),
                              CHILD("c", NODUS_PERMANENT)};
   nodus_sup_spec spec = {.strategy = NODUS_ONE_FOR_ONE, .intensity = 2,
-                         .period_ms = 5000, .children = kids, .n_children = 3};
+                         .period_ms = 5000, .children = kids, .n_children = 3,
+                         .on_give_up = gave_up, .give_up_arg = "top"};
   nodus_term sup = {0}, mref = {0};
   nodus_mailbox *mb;
   CHECK_RC(nodus_mailbox_open(node, &mb), 0);
-  CHECK_RC(nodus_supervisor_start(node, &spec, &sup), 0);
+  CHECK_RC(nodus_supervisor_start(node, &spec, &sup, NULL), 0);
   CHECK_RC(nodus_mailbox_monitor(mb, &sup, &mref), 0);
   nodus_term b = child_pid(&sup, "b");
   for (int i = 0; i < 2; i++) { /* two restarts are allowed */
@@ -268,7 +280,18 @@ static void test_intensity(void) {
   events_clear();
   crash(&b, "boom"); /* the third within the period is one too many */
   CHECK(down_reason_is(mb, "shutdown", 3000));
-  CHECK(events_have("stop:b:boom stop:c:shutdown stop:a:shutdown "));
+  /* the program hears of it once its children are gone */
+  CHECK(events_have("stop:b:boom stop:c:shutdown stop:a:shutdown "
+                    "gave_up:top "));
+  /* a supervisor that is stopped did not give up */
+  nodus_term sup2 = {0};
+  CHECK_RC(nodus_supervisor_start(node, &spec, &sup2, NULL), 0);
+  events_clear();
+  CHECK_RC(nodus_supervisor_stop(node, &sup2, NULL), 0);
+  CHECK(eventually_events("stop:a:shutdown ", 2000));
+  usleep(50 * 1000);
+  CHECK(!events_have("gave_up"));
+  nodus_term_free(&sup2);
   nodus_term_free(&b);
   nodus_term_free(&sup);
   nodus_term_free(&mref);
@@ -284,7 +307,7 @@ static void test_ordered_shutdown_kill(void) {
   nodus_sup_spec spec = {.strategy = NODUS_ONE_FOR_ONE, .children = kids,
                          .n_children = 3, .name = "stop_sup"};
   nodus_term sup = atom("stop_sup");
-  CHECK_RC(nodus_supervisor_start(node, &spec, NULL), 0);
+  CHECK_RC(nodus_supervisor_start(node, &spec, NULL, NULL), 0);
   events_clear();
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -303,12 +326,15 @@ static void test_child_api(void) {
   nodus_sup_spec spec = {.strategy = NODUS_ONE_FOR_ONE, .children = kids,
                          .n_children = 1};
   nodus_term sup = {0}, pid = {0};
-  CHECK_RC(nodus_supervisor_start(node, &spec, &sup), 0);
+  CHECK_RC(nodus_supervisor_start(node, &spec, &sup, NULL), 0);
   nodus_child_spec extra = CHILD("x", NODUS_PERMANENT);
-  CHECK_RC(nodus_supervisor_start_child(node, &sup, &extra, &pid), 0);
+  CHECK_RC(nodus_supervisor_start_child(node, &sup, &extra, &pid, NULL), 0);
   CHECK(pid.type == NODUS_T_PID);
   nodus_term_free(&pid);
-  CHECK_RC(nodus_supervisor_start_child(node, &sup, &extra, NULL), NODUS_EEXIST);
+  nodus_term none = {0};
+  CHECK_RC(nodus_supervisor_start_child(node, &sup, &extra, NULL, &none),
+           NODUS_EEXIST);
+  CHECK(none.type == NODUS_T_NONE); /* a reason only with NODUS_EEXIT */
   nodus_term x = atom("x"), nope = atom("nope");
   events_clear();
   CHECK_RC(nodus_supervisor_terminate_child(node, &sup, &x), 0);
@@ -322,8 +348,9 @@ static void test_child_api(void) {
         strstr(text, "{a,<"));
   free(text);
   nodus_term_free(&kids_now);
-  CHECK_RC(nodus_supervisor_restart_child(node, &sup, "x", &pid), 0);
-  CHECK_RC(nodus_supervisor_restart_child(node, &sup, "x", NULL), NODUS_ESTATE);
+  CHECK_RC(nodus_supervisor_restart_child(node, &sup, "x", &pid, NULL), 0);
+  CHECK_RC(nodus_supervisor_restart_child(node, &sup, "x", NULL, NULL),
+           NODUS_ESTATE);
   CHECK_RC(nodus_supervisor_delete_child(node, &sup, "x"), NODUS_ESTATE);
   CHECK_RC(nodus_supervisor_terminate_child(node, &sup, &pid), 0);
   CHECK_RC(nodus_supervisor_delete_child(node, &sup, "x"), 0);
@@ -332,8 +359,15 @@ static void test_child_api(void) {
   /* a start that fails */
   nodus_child_spec bad = {.id = "bad", .start = failing_start};
   nodus_term reason = {0};
-  CHECK_RC(nodus_supervisor_start_child(node, &sup, &bad, &reason), NODUS_EEXIT);
-  CHECK(reason.type == NODUS_T_TUPLE);
+  pid = nodus_atom_term(NODUS_ATOM_OK); /* emptied by the call */
+  CHECK_RC(nodus_supervisor_start_child(node, &sup, &bad, &pid, &reason),
+           NODUS_EEXIT);
+  CHECK(reason.type == NODUS_T_TUPLE && pid.type == NODUS_T_NONE);
+  nodus_term_free(&reason);
+  nodus_child_spec refusing = {.id = "refusing", .start = refusing_start};
+  CHECK_RC(nodus_supervisor_start_child(node, &sup, &refusing, &pid, &reason),
+           NODUS_EEXIT);
+  CHECK(nodus_is_atom(&reason, "no_database") && pid.type == NODUS_T_NONE);
   nodus_term_free(&reason);
   CHECK_RC(nodus_supervisor_stop(node, &sup, NULL), 0);
   nodus_term_free(&sup);
@@ -343,7 +377,9 @@ static void test_child_api(void) {
   nodus_sup_spec spec2 = {.strategy = NODUS_ONE_FOR_ONE, .children = two,
                           .n_children = 2};
   events_clear();
-  CHECK_RC(nodus_supervisor_start(node, &spec2, &reason), NODUS_EEXIT);
+  nodus_term spid = {0};
+  CHECK_RC(nodus_supervisor_start(node, &spec2, &spid, &reason), NODUS_EEXIT);
+  CHECK(spid.type == NODUS_T_NONE); /* the reason has its own place */
   text = NULL;
   nodus_print(&reason, NULL, &text, NULL);
   CHECK(text && !strcmp(text, "{shutdown,{failed_to_start_child,bad,"
@@ -360,14 +396,14 @@ static void test_dynamic(void) {
                          .children = &tmpl, .n_children = 1,
                          .max_children = 2};
   nodus_term sup = {0}, p1 = {0}, p2 = {0}, args1, args2;
-  CHECK_RC(nodus_supervisor_start(node, &spec, &sup), 0);
+  CHECK_RC(nodus_supervisor_start(node, &spec, &sup, NULL), 0);
   nodus_build(&args1, "[d1]");
   nodus_build(&args2, "[d2]");
   events_clear();
-  CHECK_RC(nodus_supervisor_start_dynamic(node, &sup, &args1, &p1), 0);
-  CHECK_RC(nodus_supervisor_start_dynamic(node, &sup, &args2, &p2), 0);
+  CHECK_RC(nodus_supervisor_start_dynamic(node, &sup, &args1, &p1, NULL), 0);
+  CHECK_RC(nodus_supervisor_start_dynamic(node, &sup, &args2, &p2, NULL), 0);
   CHECK(events_have("start:d1 start:d2 "));
-  CHECK_RC(nodus_supervisor_start_dynamic(node, &sup, &args2, NULL),
+  CHECK_RC(nodus_supervisor_start_dynamic(node, &sup, &args2, NULL, NULL),
            NODUS_ERANGE);
   int active = 0;
   nodus_supervisor_count_children(node, &sup, NULL, &active, NULL, NULL);
@@ -390,21 +426,53 @@ static void test_dynamic(void) {
 /* A child supervisor that gives up makes its parent restart it. */
 static nodus_child_spec inner_kids[] = {CHILD("ia", NODUS_PERMANENT)};
 static int inner_start(nodus_proc *sup, const nodus_term *args, void *arg,
-                       nodus_term *pid) {
+                       nodus_term *pid, nodus_term *reason) {
   nodus_sup_spec spec = {.strategy = NODUS_ONE_FOR_ONE, .intensity = 0,
                          .period_ms = 1000, .children = inner_kids,
                          .n_children = 1};
-  return nodus_supervisor_start_link(sup, &spec, pid);
+  return nodus_supervisor_start_link(sup, &spec, pid, reason);
+}
+
+/* A child supervisor whose own child fails: the reason nests, as OTP's. */
+static nodus_child_spec refusing_kids[] = {
+    {.id = "ib", .start = refusing_start}};
+static int refusing_inner_start(nodus_proc *sup, const nodus_term *args,
+                                void *arg, nodus_term *pid,
+                                nodus_term *reason) {
+  nodus_sup_spec spec = {.strategy = NODUS_ONE_FOR_ONE,
+                         .children = refusing_kids, .n_children = 1};
+  return nodus_supervisor_start_link(sup, &spec, pid, reason);
 }
 
 static void test_nested(void) {
+  nodus_child_spec bad_kids[] = {CHILD("a", NODUS_PERMANENT),
+                                 {.id = "inner", .start = refusing_inner_start,
+                                  .type = NODUS_SUPERVISOR}};
+  nodus_sup_spec bad_spec = {.strategy = NODUS_ONE_FOR_ONE,
+                             .children = bad_kids, .n_children = 2};
+  nodus_term bad_pid = {0}, why = {0};
+  CHECK_RC(nodus_supervisor_start(node, &bad_spec, &bad_pid, &why),
+           NODUS_EEXIT);
+  CHECK(bad_pid.type == NODUS_T_NONE);
+  char *text = NULL;
+  nodus_print(&why, NULL, &text, NULL);
+  CHECK(text && !strcmp(text, "{shutdown,{failed_to_start_child,inner,"
+                              "{shutdown,{failed_to_start_child,ib,"
+                              "no_database}}}}"));
+  if (text && strcmp(text, "{shutdown,{failed_to_start_child,inner,"
+                           "{shutdown,{failed_to_start_child,ib,"
+                           "no_database}}}}"))
+    fprintf(stderr, "  nested start failure: %s\n", text);
+  free(text);
+  nodus_term_free(&why);
+
   nodus_child_spec kids[] = {
       {.id = "inner", .start = inner_start, .type = NODUS_SUPERVISOR},
       CHILD("b", NODUS_PERMANENT)};
   nodus_sup_spec spec = {.strategy = NODUS_ONE_FOR_ONE, .intensity = 3,
                          .period_ms = 5000, .children = kids, .n_children = 2};
   nodus_term sup = {0};
-  CHECK_RC(nodus_supervisor_start(node, &spec, &sup), 0);
+  CHECK_RC(nodus_supervisor_start(node, &spec, &sup, NULL), 0);
   nodus_term inner = child_pid(&sup, "inner");
   CHECK(inner.type == NODUS_T_PID);
   nodus_term ia = child_pid(&inner, "ia");
