@@ -55,6 +55,18 @@ static int join_group(nodus_node *node, const char *spec, const nodus_term *pid)
   return rc;
 }
 
+/* Prints "#nodeup NODE" and "#nodedown NODE REASON" (BEAM's
+ * nodedown_reason) as nodes come and go: the line the test kit watches. */
+static void on_node_event(nodus_node *node, const nodus_node_event *ev,
+                          void *arg) {
+  if (ev->up)
+    printf("#nodeup %s\n", nodus_atom_text(ev->node, NULL));
+  else
+    printf("#nodedown %s %s\n", nodus_atom_text(ev->node, NULL),
+           nodus_atom_text(ev->reason, NULL));
+  fflush(stdout);
+}
+
 int main(int argc, char **argv) {
   nodus_node_opts opts = {0};
   const char *joins[16];
@@ -104,7 +116,10 @@ int main(int argc, char **argv) {
   }
   nodus_proc_spec spec = {.on_message = echo, .register_name = "echo"};
   nodus_term pid = {0};
-  if (!(rc = nodus_spawn(node, &spec, &pid)) && !(rc = nodus_node_start(node)))
+  nodus_node_events *events;
+  if (!(rc = nodus_node_events_subscribe(node, NODUS_NODES_ALL, on_node_event,
+                                         NULL, &events)) &&
+      !(rc = nodus_spawn(node, &spec, &pid)) && !(rc = nodus_node_start(node)))
     for (int i = 0; i < njoins && !rc; i++) rc = join_group(node, joins[i], &pid);
   nodus_term_free(&pid);
   if (rc) {

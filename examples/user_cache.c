@@ -32,7 +32,7 @@
  *   connect NODE   ok              nodes      nodes [Node,...]
  *   quit
  * Events print as they happen: "update ID NAME from NODE", "merged N from
- * NODE", "nodeup NODE", "nodedown NODE". Plain lines in and out, so a
+ * NODE", "nodeup NODE", "nodedown NODE REASON". Plain lines in and out, so a
  * terminal, a pipe or the test kit (stdin a FIFO, stdout a log file:
  * `nodus cluster up --exec user_cache`) drive it alike.
  */
@@ -188,7 +188,7 @@ static void send_all_to(const nodus_term *peer_cache) {
 
 static void cache_msg(nodus_proc *self, const nodus_term *msg) {
   const nodus_term *t, *list;
-  nodus_atom peer;
+  nodus_atom peer, why;
   entry e;
   if (nodus_match(msg, "{user_put, ~t}", &t) == 0 && entry_of(t, &e)) {
     pthread_mutex_lock(&lock);
@@ -213,17 +213,18 @@ static void cache_msg(nodus_proc *self, const nodus_term *msg) {
       if (member->type == NODUS_T_PID) remember(member->v.id->node);
       send_all_to(member);
     }
-  } else if (nodus_match(msg, "{nodeup, ~a}", &peer) == 0) {
+  } else if (nodus_match(msg, "{nodeup, ~a, _}", &peer) == 0) {
     say("nodeup %s", nodus_atom_text(peer, NULL));
-  } else if (nodus_match(msg, "{nodedown, ~a}", &peer) == 0) {
-    say("nodedown %s", nodus_atom_text(peer, NULL));
+  } else if (nodus_match(msg, "{nodedown, ~a, [{nodedown_reason, ~a}]}", &peer,
+                         &why) == 0) {
+    say("nodedown %s %s", nodus_atom_text(peer, NULL), nodus_atom_text(why, NULL));
   } else if (nodus_match(msg, "redial") == 0) {
     redial(self);
   }
 }
 
 static void cache_start(nodus_proc *self) {
-  nodus_monitor_node(self, NODUS_ATOM_EMPTY, true);
+  nodus_monitor_nodes(self, NODUS_NODES_REASON, true);
   redial(self); /* arms the timer; nobody is known yet */
 }
 

@@ -94,7 +94,6 @@ int kit_node_start(nodus_kit *kit, int i) {
 
   const char *env[8];
   int nenv = 0;
-  env[nenv++] = "NODUS_LOG=info"; /* C nodes log nodeup/nodedown */
   if (!kit->netns) {
     snprintf(epmd_env, sizeof epmd_env, "ERL_EPMD_PORT=%d", kit->epmd_port);
     env[nenv++] = epmd_env;
@@ -348,8 +347,9 @@ int nodus_kit_skew(nodus_kit *kit, int i, int seconds) {
   return nodus_kit_restart(kit, i);
 }
 
-/* From node i's own view: BEAM asks nodes(); a C node's log says it, as
- * the last nodeup/nodedown line about j since this life's start. */
+/* From node i's own view: BEAM asks nodes(); a C node's output says it, as
+ * the last nodeup/nodedown line about j since this life's start (what
+ * echo_node prints from nodus_node_events_subscribe). */
 bool nodus_kit_connected(nodus_kit *kit, int i, int j) {
   if (!valid(kit, i) || !valid(kit, j)) return false;
   const char *name = kit->nodes[j].name;
@@ -372,10 +372,10 @@ bool nodus_kit_connected(nodus_kit *kit, int i, int j) {
   bool state = false;
   for (char *save, *line = strtok_r(life, "\n", &save); line;
        line = strtok_r(NULL, "\n", &save)) {
-    /* Whole-name match: the name ends the line or is followed by ':'. */
+    /* Whole-name match: the name ends the line or a space follows. */
     char *u = strstr(line, up), *d = strstr(line, down);
-    if (u && (!u[strlen(up)] || u[strlen(up)] == ':')) state = true;
-    if (d && (!d[strlen(down)] || d[strlen(down)] == ':')) state = false;
+    if (u && (!u[strlen(up)] || u[strlen(up)] == ' ')) state = true;
+    if (d && (!d[strlen(down)] || d[strlen(down)] == ' ')) state = false;
   }
   free(txt);
   return state;

@@ -15,8 +15,10 @@
  * stdin is a FIFO in the state dir and its stdout/stderr a log file there.
  * BEAM nodes run an eval loop on stdin ("@ID Expr." in, "@ID Reply" out)
  * and print "#nodeup N"/"#nodedown N" lines; C nodes are driven by signals
- * and run with NODUS_LOG=info so their "nodeup"/"nodedown" lines land in
- * the same log.
+ * and print "#nodeup N"/"#nodedown N REASON" from the node-events API
+ * (nodus_node_events_subscribe, as echo_node does), so both kinds tell
+ * the kit the same way. A program given with --exec prints those lines
+ * for the kit to see its connections.
  *
  * Nodes are numbered 1..N everywhere (API, CLI, names PREFIXnI). Every call
  * returns 0 or a negative NODUS_E* code. Strings returned are owned by the
@@ -121,7 +123,7 @@ int nodus_kit_run_on(nodus_kit *kit, int i, const char *const *argv,
 int nodus_kit_ping(nodus_kit *kit, int from, int to, int timeout_ms);
 
 /* Whether node i itself holds a connection to node j (BEAM: nodes(); C:
- * the last nodeup/nodedown line about j in its log). */
+ * the last #nodeup/#nodedown line about j in its log). */
 bool nodus_kit_connected(nodus_kit *kit, int i, int j);
 
 /* ---- faults: all logged with a timestamp --------------------------------- */

@@ -96,8 +96,11 @@ int nodus_node_connect(nodus_node *node, nodus_atom peer);
  * again). What a node without epmd (NODUS_EPMD_NONE) uses to reach
  * others. Thread-safe. */
 int nodus_node_set_peer_port(nodus_node *node, nodus_atom peer, int port);
-/* net_adm:ping from C: 0 for pong, NODUS_ENOCONN for pang. Blocks the
- * calling thread (not the loop thread) up to timeout_ms. */
+/* net_adm:ping from C: 0 for pong; for pang, NODUS_EAUTH when the node
+ * answered but the handshake failed on the cookie (ours differs from
+ * its), else NODUS_ENOCONN (down, unreachable, or it refused us for
+ * another reason). Blocks the calling thread (not the loop thread) up to
+ * timeout_ms. */
 int nodus_node_ping(nodus_node *node, nodus_atom peer, int timeout_ms);
 
 /* Work on the loop thread, for services built on the runtime (pg, pub/sub)
@@ -187,6 +190,40 @@ int nodus_make_ref(nodus_node *node, nodus_term *ref);
 int nodus_alias(nodus_proc *self, nodus_term *alias);
 int nodus_unalias(nodus_proc *self, const nodus_term *alias);
 
+/* ---- Node events -------------------------------------------------------- */
+
+/* What net_kernel:monitor_nodes(true, Opts) gives: with NODUS_NODES_REASON
+ * (Opts [nodedown_reason]) nodedowns say why, with NODUS_NODES_ALL
+ * ({node_type, all}) hidden nodes are reported too, with their type. */
+enum { NODUS_NODES_REASON = 1, NODUS_NODES_ALL = 2 };
+
+/* net_kernel:monitor_nodes(on, Opts) for self: {nodeup, Node, Info} and
+ * {nodedown, Node, Info} for every visible node (all nodes with
+ * NODUS_NODES_ALL), Info as BEAM builds it: [] on nodeup,
+ * [{nodedown_reason, R}] on nodedown with NODUS_NODES_REASON,
+ * {node_type, visible | hidden} last with NODUS_NODES_ALL. Each call with
+ * on subscribes once more; off removes one subscription with the same
+ * flags. Reasons: connection_closed, net_tick_timeout, disconnect. */
+int nodus_monitor_nodes(nodus_proc *self, unsigned flags, bool on);
+
+typedef struct nodus_node_event {
+  nodus_atom node;
+  bool up;
+  bool hidden;       /* the peer is a hidden node */
+  nodus_atom reason; /* nodedown: as BEAM's nodedown_reason; else EMPTY */
+} nodus_node_event;
+typedef struct nodus_node_events nodus_node_events;
+/* Runs on the loop thread, so it must not block; it may unsubscribe. */
+typedef void (*nodus_node_event_fn)(nodus_node *node,
+                                    const nodus_node_event *event, void *arg);
+/* The same events as a callback (flags: 0 or NODUS_NODES_ALL; the reason
+ * is always given). Thread-safe; *sub is freed by unsubscribe or when the
+ * node closes. */
+int nodus_node_events_subscribe(nodus_node *node, unsigned flags,
+                                nodus_node_event_fn fn, void *arg,
+                                nodus_node_events **sub);
+void nodus_node_events_unsubscribe(nodus_node *node, nodus_node_events *sub);
+
 /* ---- Remote spawn ------------------------------------------------------ */
 
 /* A C function peers can spawn with erlang:spawn_request(Node, Mod, Fun,
@@ -195,6 +232,29 @@ typedef int (*nodus_spawn_fn)(nodus_node *node, const nodus_term *args,
                               nodus_proc_spec *spec);
 int nodus_register_spawn(nodus_node *node, const char *module,
                          const char *function, nodus_spawn_fn fn);
+
+/* erlang:spawn_request(Node, Module, Function, Args, Opts) from self, Opts
+ * being link and monitor as the flags say (reply yes, the default). Node
+ * may be a BEAM node, another C node or this node (a function registered
+ * with nodus_register_spawn). *req_id (optional) gets the request id, an
+ * owned reference. Self then gets, as from BEAM:
+ *   {spawn_reply, ReqId, ok, Pid}      the process started; with
+ *       NODUS_SPAWN_LINK it is linked to self, with NODUS_SPAWN_MONITOR
+ *       monitored, ReqId being the monitor reference; no exit signal nor
+ *       DOWN of it comes before this message;
+ *   {spawn_reply, ReqId, error, Reason} it did not: noconnection (node
+ *       unreachable, or lost before the reply), notsup, badopt,
+ *       system_limit (badarg from a C spawn function that refused Args);
+ *       no link, no DOWN then.
+ * A function the node does not know still starts, and exits at once with
+ * {undef, [{Module, Function, Args, []}]}. If self ends before the reply,
+ * the new process is unlinked with self's exit reason and demonitored.
+ * NODUS_EINVAL (BEAM's badarg) when Args is not a proper list (NULL: [])
+ * or flags has other bits; nothing is sent then. */
+enum { NODUS_SPAWN_LINK = 1, NODUS_SPAWN_MONITOR = 2 };
+int nodus_spawn_request(nodus_proc *self, nodus_atom node, const char *module,
+                        const char *function, const nodus_term *args,
+                        unsigned flags, nodus_term *req_id);
 
 /* ---- Mailboxes for straight-line code on other threads ------------------ */
 
@@ -209,6 +269,17 @@ int nodus_mailbox_send(nodus_mailbox *mb, const nodus_term *to,
 int nodus_mailbox_monitor(nodus_mailbox *mb, const nodus_term *target,
                           nodus_term *ref);
 int nodus_mailbox_link(nodus_mailbox *mb, const nodus_term *pid);
+/* nodus_spawn_request from the mailbox, waiting up to timeout_ms (-1:
+ * forever) for its reply; other messages stay queued, in order. 0 and
+ * *result = the new pid; NODUS_ENOCONN (noconnection) or NODUS_EEXIT
+ * (another error) with *result = the reason atom; NODUS_ETIMEDOUT: no
+ * reply yet (it will still come to the mailbox, tagged with *req_id).
+ * result and req_id are optional; what they get is owned. */
+int nodus_mailbox_spawn_request(nodus_mailbox *mb, nodus_atom node,
+                                const char *module, const char *function,
+                                const nodus_term *args, unsigned flags,
+                                int timeout_ms, nodus_term *result,
+                                nodus_term *req_id);
 void nodus_mailbox_close(nodus_mailbox *mb);
 
 #ifdef __cplusplus

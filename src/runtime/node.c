@@ -267,6 +267,7 @@ int rt_node_init(nodus_node **out, const nodus_node_opts *opts,
   idmap_init(&node->names);
   idmap_init(&node->peers);
   idmap_init(&node->peer_ports);
+  idmap_init(&node->auth_refused);
   idmap_init(&node->aliases);
   pthread_mutex_init(&node->inbox_lock, NULL);
   pthread_mutex_init(&node->ref_lock, NULL);
@@ -301,6 +302,7 @@ fail_loop:
   uv_loop_close(&node->loop);
 fail_free:
   rt_services_stop(node);
+  rt_node_events_close(node);
   free(node->epmd_wait);
   free(node);
   return rc;
@@ -397,8 +399,10 @@ void nodus_node_close(nodus_node *node) {
   idmap_free(&node->names);
   idmap_free(&node->peers);
   idmap_free(&node->peer_ports);
+  idmap_free(&node->auth_refused);
   idmap_free(&node->aliases);
   rt_services_stop(node);
+  rt_node_events_close(node);
   while (node->spawns) {
     rt_spawn_entry *s = node->spawns;
     node->spawns = s->next;

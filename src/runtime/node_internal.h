@@ -72,6 +72,7 @@ struct nodus_proc {
   nodus_atom reg_name; /* NODUS_ATOM_EMPTY: none */
   struct rt_alias *aliases; /* refs that deliver to this process */
   nodus_mailbox *mailbox; /* set for mailbox processes */
+  struct rt_spawn_req *spawns_pending; /* spawn.c: awaiting SPAWN_REPLY */
 };
 
 /* A peer node: its connection (if any) and what waits for it. */
@@ -82,6 +83,7 @@ typedef struct rt_peer {
   struct epmd_op *resolving; /* port please in flight */
   dist_conn *conn;
   bool up;
+  bool hidden;   /* up, and the peer is a hidden node */
   bool incoming; /* conn is an accepted one, still in its handshake */
   msg_queue pending; /* encoded messages waiting for the handshake: the
                         bytes are in a binary term */
@@ -96,6 +98,8 @@ typedef struct rt_peer {
   bool rx_versioned;
   size_t rx_len; /* 0: nothing cached */
   uint8_t rx_bytes[160];
+  /* spawn.c: requests of processes that ended before the reply */
+  struct rt_spawn_req *spawn_orphans;
 } rt_peer;
 
 /* service.c: one entry of the node's service table. */
@@ -140,6 +144,8 @@ struct nodus_node {
   idmap names;    /* atom -> nodus_proc */
   idmap peers;    /* atom -> rt_peer */
   idmap peer_ports; /* atom -> port given by nodus_node_set_peer_port */
+  idmap auth_refused; /* atom -> (void *)1: its last handshake failed on
+                         the cookie (nodus_node_ping's NODUS_EAUTH) */
   idmap aliases;  /* rt_alias_key(ref) -> rt_alias */
   uint32_t next_pid_id;
   uint64_t ref_counter;
@@ -151,6 +157,8 @@ struct nodus_node {
   uint64_t last_run_ns;
   rt_spawn_entry *spawns;
   rt_service_slot *services; /* service.c: fixed at init */
+  nodus_node_events *node_events; /* node_events.c */
+  bool node_events_emitting;
   size_t n_services;
   nodus_proc *sys; /* sender of REG_SEND/ALIAS_SEND made outside processes */
 
@@ -209,10 +217,16 @@ rt_link *rt_link_find(nodus_proc *p, const nodus_term *pid);
 void rt_proc_signal_exit(nodus_proc *p); /* links + monitors on exit */
 void rt_down_message(nodus_proc *watcher, const nodus_term *ref,
                      const nodus_term *what, const nodus_term *reason);
-void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up);
-void rt_node_up_signals(nodus_node *node, nodus_atom peer);
+/* A peer went down (was_up: it had been up; reason as BEAM's
+ * nodedown_reason) or came up; hidden: the peer is a hidden node. */
+void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up,
+                          bool hidden, nodus_atom reason);
+void rt_node_up_signals(nodus_node *node, nodus_atom peer, bool hidden);
 rt_monitor *rt_monitor_take(rt_monitor **list, const nodus_term *ref);
 void rt_monitor_free(rt_monitor *m);
+/* The exit signal of a broken link from a local pid to a remote one. */
+void rt_link_exit_remote(nodus_node *node, const nodus_term *from,
+                         const nodus_term *to, const nodus_term *reason);
 
 /* ctlcache.c: fast paths for message streams (see there). send: 1 when
  * it sent msg (taken), 0 when the caller must (msg untouched), <0 error
@@ -245,6 +259,16 @@ void rt_epmd_close(nodus_node *node);
 struct dist_ctl_msg;
 void rt_dispatch(nodus_node *node, rt_peer *peer, struct dist_ctl_msg *msg);
 
+/* spawn.c: spawn_request, served (SPAWN_REQUEST) and asked (SPAWN_REPLY).
+ * reqs_exit: p ends, its requests become the peers' orphans; node_down:
+ * p's requests to peer answer noconnection; orphans_free: the peer goes. */
+typedef struct rt_spawn_req rt_spawn_req;
+void rt_spawn_request(nodus_node *node, rt_peer *peer, struct dist_ctl_msg *m);
+void rt_spawn_reply(nodus_node *node, rt_peer *peer, struct dist_ctl_msg *m);
+void rt_spawn_reqs_exit(nodus_proc *p);
+void rt_spawn_reqs_node_down(nodus_proc *p, nodus_atom peer);
+void rt_spawn_orphans_free(rt_peer *peer);
+
 /* alias.c: process aliases (OTP 24), local references that deliver to a
  * process until it drops them or exits. */
 typedef struct rt_alias {
@@ -254,6 +278,11 @@ typedef struct rt_alias {
 } rt_alias;
 nodus_proc *rt_alias_owner(nodus_node *node, const nodus_term *ref);
 void rt_aliases_drop_all(nodus_proc *p);
+
+/* node_events.c */
+void rt_node_events_emit(nodus_node *node, const nodus_node_event *ev);
+void rt_node_events_proc_exit(nodus_proc *p);
+void rt_node_events_close(nodus_node *node);
 
 /* timer.c */
 void rt_timers_cancel_all(nodus_proc *p);

@@ -16,6 +16,7 @@ static void peer_free(rt_peer *p) {
   if (p->resolving) epmd_cancel(p->resolving);
   msgq_clear(&p->pending);
   rt_ctlcache_free(p);
+  rt_spawn_orphans_free(p);
   free(p);
 }
 
@@ -23,9 +24,18 @@ static void conn_log(void *arg, int level, const char *msg) {
   rt_log(arg, level, "dist", "%s", msg);
 }
 
+/* BEAM's nodedown_reason for why a connection that was up ended. */
+static nodus_atom nodedown_reason(const char *why) {
+  const char *r = !strncmp(why, "net_tick_timeout", 16) ? "net_tick_timeout"
+                  : !strncmp(why, "disconnect", 10)     ? "disconnect"
+                                                        : "connection_closed";
+  nodus_term t = rt_atom(r);
+  return t.v.atom;
+}
+
 /* The peer is gone: forget it and signal everyone who cared. */
 static void peer_down(nodus_node *node, rt_peer *p, const char *reason) {
-  bool was_up = p->up;
+  bool was_up = p->up, hidden = p->hidden;
   nodus_atom name = p->name;
   const char *text = nodus_atom_text(name, NULL);
   if (was_up)
@@ -39,7 +49,8 @@ static void peer_down(nodus_node *node, rt_peer *p, const char *reason) {
   if (p->conn) dist_conn_set_user(p->conn, NULL);
   idmap_del(&node->peers, name);
   peer_free(p);
-  if (!node->closing) rt_node_down_signals(node, name, was_up);
+  if (!node->closing)
+    rt_node_down_signals(node, name, was_up, hidden, nodedown_reason(reason));
 }
 
 /* ---- handshake decisions and connection events -------------------------- */
@@ -157,11 +168,13 @@ static void on_up(dist_conn *c, void *arg) {
   }
   p->conn = c;
   p->up = true;
+  p->hidden = !(dist_conn_flags(c) & DFLAG_PUBLISHED);
   p->incoming = false;
   dist_conn_set_user(c, p);
+  idmap_del(&node->auth_refused, name);
   rt_log(node, NODUS_LOG_INFO, "dist", "nodeup %s", info->name);
   flush_pending(node, p);
-  rt_node_up_signals(node, name);
+  rt_node_up_signals(node, name, p->hidden);
 }
 
 static void on_down(dist_conn *c, const char *reason, int was_up, void *arg) {
@@ -169,6 +182,9 @@ static void on_down(dist_conn *c, const char *reason, int was_up, void *arg) {
   rt_peer *p = dist_conn_user(c);
   if (p && p->conn == c) {
     p->conn = NULL;
+    /* Refused on the cookie, not unreachable: nodus_node_ping says so. */
+    if (!was_up && dist_conn_auth_failed(c))
+      idmap_put(&node->auth_refused, p->name, (void *)1);
     peer_down(node, p, reason);
   } else if (!was_up && !node->closing) {
     const dist_hs_peer *info = dist_conn_peer(c);
@@ -286,7 +302,8 @@ rt_peer *rt_peer_get(nodus_node *node, nodus_atom name, bool connect) {
     p->resolving = NULL;
     idmap_del(&node->peers, name);
     free(p);
-    if (!node->closing) rt_node_down_signals(node, name, false);
+    if (!node->closing)
+      rt_node_down_signals(node, name, false, false, NODUS_ATOM_EMPTY);
     return NULL;
   }
   return p;

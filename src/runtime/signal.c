@@ -91,6 +91,11 @@ static void remote_exit(nodus_node *node, const nodus_term *from,
   rt_peer_send(node, peer, ctl, payload ? rt_copy(reason) : (nodus_term){0});
 }
 
+void rt_link_exit_remote(nodus_node *node, const nodus_term *from,
+                         const nodus_term *to, const nodus_term *reason) {
+  remote_exit(node, from, to, reason, true);
+}
+
 int nodus_exit_signal(nodus_proc *self, const nodus_term *pid,
                       const nodus_term *reason) {
   if (pid->type != NODUS_T_PID) return NODUS_EBADTYPE;
@@ -316,6 +321,7 @@ int nodus_monitor_node(nodus_proc *self, nodus_atom node_name, bool on) {
 void rt_proc_signal_exit(nodus_proc *p) {
   nodus_node *node = p->node;
   const nodus_term *reason = &p->exit_reason;
+  rt_spawn_reqs_exit(p);
   while (p->links) {
     rt_link *l = p->links;
     p->links = l->next;
@@ -369,6 +375,7 @@ void rt_proc_signal_exit(nodus_proc *p) {
     p->node_watches = w->next;
     free(w);
   }
+  rt_node_events_proc_exit(p);
 }
 
 /* ---- nodes come and go -------------------------------------------------- */
@@ -401,7 +408,10 @@ static void node_event(nodus_proc *p, nodus_atom peer, const char *what,
   }
 }
 
-void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up) {
+void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up,
+                          bool hidden, nodus_atom reason) {
+  if (was_up)
+    rt_node_events_emit(node, &(nodus_node_event){peer, false, hidden, reason});
   size_t n;
   uint32_t *ids = live_ids(node, &n);
   if (!ids) return;
@@ -410,6 +420,7 @@ void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up) {
     nodus_proc *p = idmap_get(&node->procs, ids[i]);
     if (!p || p->dead || p->exiting) continue;
     node_event(p, peer, "nodedown", !was_up);
+    rt_spawn_reqs_node_down(p, peer);
     for (rt_monitor **mp = &p->mons_in; *mp;) {
       if ((*mp)->node == peer) {
         rt_monitor *m = *mp;
@@ -445,7 +456,9 @@ void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up) {
   free(ids);
 }
 
-void rt_node_up_signals(nodus_node *node, nodus_atom peer) {
+void rt_node_up_signals(nodus_node *node, nodus_atom peer, bool hidden) {
+  rt_node_events_emit(node, &(nodus_node_event){peer, true, hidden,
+                                                NODUS_ATOM_EMPTY});
   size_t n;
   uint32_t *ids = live_ids(node, &n);
   if (!ids) return;

@@ -4,16 +4,60 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "nodus_testkit.h"
 
+/* What a cluster test needs, checked before any kit comes up: root and
+ * the namespace tools (CLUSTER_NETNS), erl (CLUSTER_BEAM), elixir
+ * (CLUSTER_ELIXIR), iptables-nft for NFQUEUE delay (CLUSTER_DELAY),
+ * libfaketime for clock skew (CLUSTER_SKEW). 0 when all are there, else
+ * check_skip()'s code (77, or 1 under NODUS_REQUIRE_ALL=1): use as
+ * `int rc = cluster_require(...); if (rc) return rc;`. */
+enum {
+  CLUSTER_NETNS = 1,
+  CLUSTER_BEAM = 2,
+  CLUSTER_ELIXIR = 4,
+  CLUSTER_DELAY = 8,
+  CLUSTER_SKEW = 16,
+};
+#define CLUSTER_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+static inline int cluster_require(int needs) {
+  char why[200];
+  const char *tool = NULL;
+  if ((needs & CLUSTER_NETNS) && geteuid() != 0)
+    return check_skip("not root: network namespaces and nftables need root");
+  if ((needs & CLUSTER_NETNS) && !check_have("ip")) tool = "ip (iproute2)";
+  else if ((needs & CLUSTER_NETNS) && !check_have("nft")) tool = "nft (nftables)";
+  else if ((needs & CLUSTER_BEAM) && !check_have("erl")) tool = "erl (erlang-base)";
+  else if ((needs & CLUSTER_BEAM) && !check_have("epmd")) tool = "epmd (erlang-base)";
+  else if ((needs & CLUSTER_ELIXIR) && !check_have("elixir")) tool = "elixir";
+  else if ((needs & CLUSTER_DELAY) && !check_have("iptables-nft"))
+    tool = "iptables-nft (iptables)";
+  else if ((needs & CLUSTER_SKEW) && access(CLUSTER_FAKETIME_LIB, R_OK) != 0)
+    tool = "libfaketime (faketime)";
+  if (!tool) return 0;
+  snprintf(why, sizeof why, "%s not installed", tool);
+  return check_skip(why);
+}
+
 /* Node i's log has a line with "nodedown <name of j>" (or nodeup) after
- * mark. C nodes log "dist: nodedown NAME: why", BEAM nodes "#nodedown NAME". */
+ * mark. C nodes print "#nodedown NAME REASON" from their node-events
+ * subscription, BEAM nodes "#nodedown NAME". */
 static inline bool saw(nodus_kit *kit, int i, long mark, const char *what,
                        int j) {
   char needle[200];
   snprintf(needle, sizeof needle, "%s %s", what, nodus_kit_node_name(kit, j));
+  return nodus_kit_log_count(kit, i, mark, needle) > 0;
+}
+
+/* C node i printed "#nodedown <name of j> REASON" after mark. */
+static inline bool down_reason(nodus_kit *kit, int i, long mark, int j,
+                               const char *reason) {
+  char needle[300];
+  snprintf(needle, sizeof needle, "#nodedown %s %s", nodus_kit_node_name(kit, j),
+           reason);
   return nodus_kit_log_count(kit, i, mark, needle) > 0;
 }
 

@@ -1,5 +1,5 @@
 /* Three C echo nodes (build/bin/echo_node), each on its own host. They
- * log nodeup/nodedown (NODUS_LOG=info); the kit makes them dial each
+ * print nodeup/nodedown with the reason from the node-events API; the kit makes them dial each
  * other (C nodes connect on send). Partition {1}|{2,3}, heal and
  * reconnect, a bridge partition, kill and pause seen by the others. */
 #include <stdlib.h>
@@ -16,6 +16,8 @@ static void mesh(nodus_kit *kit) {
 }
 
 int main(void) {
+  int need = cluster_require(CLUSTER_NETNS);
+  if (need) return need;
   nodus_kit *kit;
   if (nodus_kit_fixture(&kit, 3, 0, NULL)) return 1;
   CHECK(nodus_kit_netns(kit));
@@ -41,6 +43,9 @@ int main(void) {
                          15000));
   CHECK(!saw(kit, 2, mark[2], "nodedown", 3));
   CHECK(!saw(kit, 3, mark[3], "nodedown", 2));
+  /* Nothing came back from the other side: the tick said so. */
+  CHECK(down_reason(kit, 1, mark[1], 2, "net_tick_timeout"));
+  CHECK(down_reason(kit, 2, mark[2], 1, "net_tick_timeout"));
   CHECK_RC(nodus_kit_ping(kit, 1, 2, 1000), NODUS_ENOCONN);
   CHECK_RC(nodus_kit_ping(kit, 3, 1, 1000), NODUS_ENOCONN);
   CHECK_RC(nodus_kit_ping(kit, 2, 3, 2000), 0);
@@ -81,6 +86,8 @@ int main(void) {
   CHECK(NODUS_EVENTUALLY(saw(kit, 1, mark[1], "nodedown", 3) &&
                              saw(kit, 2, mark[2], "nodedown", 3),
                          3000));
+  /* The kernel closed the dead node's sockets. */
+  CHECK(down_reason(kit, 1, mark[1], 3, "connection_closed"));
   CHECK_RC(nodus_kit_restart(kit, 3), 0);
   mesh(kit);
 
