@@ -12,7 +12,9 @@ static const char ping_usage[] =
     "[--epmd-port PORT | --port PORT]\n"
     "Connects to NODE (name@host, or name for this host) as a hidden node\n"
     "and asks its net_kernel, as net_adm:ping does. Prints pong (exit 0)\n"
-    "or pang (exit 1). The cookie defaults to ~/.erlang.cookie. --port\n"
+    "or pang (exit 1), and for pang says why on stderr: the node rejected\n"
+    "our cookie (NODUS_EAUTH), or it is down or unreachable\n"
+    "(NODUS_ENOCONN). The cookie defaults to ~/.erlang.cookie. --port\n"
     "dials NODE's distribution port directly, without epmd.\n";
 
 int cmd_ping(int argc, char **argv) {
@@ -72,5 +74,11 @@ int cmd_ping(int argc, char **argv) {
   if (!rc) rc = nodus_node_ping(node, peer, timeout_ms);
   nodus_node_close(node);
   puts(rc == 0 ? "pong" : "pang");
+  if (rc == NODUS_EAUTH)
+    fprintf(stderr, "nodus ping: %s rejected our cookie (%s)\n", full,
+            nodus_err_name(rc));
+  else if (rc)
+    fprintf(stderr, "nodus ping: %s: %s (%s)\n", full, nodus_strerror(rc),
+            nodus_err_name(rc));
   return rc == 0 ? CLI_OK : CLI_FAIL;
 }

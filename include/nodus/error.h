@@ -37,7 +37,8 @@ extern "C" {
   X(ENET, -25, "network error")                                            \
   X(EPROTO, -26, "peer broke the protocol")                                \
   X(ENOTFOUND, -27, "name not registered")                                 \
-  X(EEXIT, -28, "the other side exited or raised (see the returned reason)")
+  X(EEXIT, -28, "the other side exited or raised (see the returned reason)") \
+  X(EAUTH, -29, "cookie rejected: the node answered but its cookie differs")
 
 typedef enum nodus_errno {
 #define NODUS_ERRNO_ENUM(name, val, msg) NODUS_##name = (val),

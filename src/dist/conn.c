@@ -516,6 +516,10 @@ const dist_hs_peer *dist_conn_peer(const dist_conn *c) {
   return dist_hs_peer_info(c->hs);
 }
 uint64_t dist_conn_flags(const dist_conn *c) { return dist_hs_flags(c->hs); }
+bool dist_conn_auth_failed(const dist_conn *c) {
+  return c && !c->up && dist_hs_auth_failed(c->hs);
+}
+
 dist_hs_status dist_conn_status(const dist_conn *c) {
   return dist_hs_last_status(c->hs);
 }

@@ -71,6 +71,9 @@ const dist_hs_peer *dist_conn_peer(const dist_conn *c);
 uint64_t dist_conn_flags(const dist_conn *c);
 /* The handshake status sent (acceptor) or received (initiator). */
 dist_hs_status dist_conn_status(const dist_conn *c);
+/* The handshake failed on the cookie (dist_hs_auth_failed); meaningful
+ * in on_down. */
+bool dist_conn_auth_failed(const dist_conn *c);
 int dist_conn_is_up(const dist_conn *c);
 void dist_conn_set_arg(dist_conn *c, void *arg);
 void *dist_conn_user(const dist_conn *c);

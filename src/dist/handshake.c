@@ -72,6 +72,7 @@ struct dist_hs {
   uint32_t our_challenge;
   bool peer_sent_old_name; /* v5 'n' send_name */
   dist_hs_status last_status;
+  bool auth_failed; /* failed at the digest step: see dist_hs_auth_failed */
   char error[160];
 };
 
@@ -368,8 +369,10 @@ static dist_hs_result on_ack(dist_hs *hs, const uint8_t *m, size_t n) {
   uint8_t want[HS_DIGEST_LEN];
   if (!make_digest(hs->cookie, hs->our_challenge, want))
     return fail(hs, "MD5 digest failed");
-  if (CRYPTO_memcmp(want, m + 1, HS_DIGEST_LEN) != 0)
+  if (CRYPTO_memcmp(want, m + 1, HS_DIGEST_LEN) != 0) {
+    hs->auth_failed = true;
     return fail(hs, "wrong cookie: the peer's challenge ack does not match");
+  }
   hs->state = HS_DONE;
   return DIST_HS_DONE;
 }
@@ -506,9 +509,11 @@ static dist_hs_result on_reply(dist_hs *hs, const uint8_t *m, size_t n) {
   uint8_t want[HS_DIGEST_LEN];
   if (!make_digest(hs->cookie, hs->our_challenge, want))
     return fail(hs, "MD5 digest failed");
-  if (CRYPTO_memcmp(want, m + 5, HS_DIGEST_LEN) != 0)
+  if (CRYPTO_memcmp(want, m + 5, HS_DIGEST_LEN) != 0) {
+    hs->auth_failed = true;
     return fail(hs, "wrong cookie: challenge reply from %s does not match",
                 hs->peer.name);
+  }
   uint8_t *a = out_msg(hs, 1 + HS_DIGEST_LEN);
   if (!a) return fail(hs, "out of memory");
   a[0] = 'a';
@@ -595,6 +600,7 @@ dist_hs_result dist_hs_closed(dist_hs *hs) {
   case HS_FAILED: return DIST_HS_FAILED;
   case HS_I_ACK:
     /* A BEAM acceptor that gets a bad digest closes without a word. */
+    hs->auth_failed = true;
     return fail(hs, "connection closed after our challenge reply: wrong "
                     "cookie (the peer rejected our digest)");
   case HS_I_STATUS:
@@ -637,6 +643,10 @@ uint64_t dist_hs_flags(const dist_hs *hs) {
 const char *dist_hs_error(const dist_hs *hs) {
   if (!hs) return "no handshake";
   return hs->state == HS_FAILED ? hs->error : "";
+}
+
+bool dist_hs_auth_failed(const dist_hs *hs) {
+  return hs && hs->state == HS_FAILED && hs->auth_failed;
 }
 
 dist_hs_status dist_hs_last_status(const dist_hs *hs) {

@@ -89,6 +89,12 @@ const dist_hs_peer *dist_hs_peer_info(const dist_hs *hs);
 uint64_t dist_hs_flags(const dist_hs *hs); /* negotiated: ours & theirs */
 /* A human-readable reason after failure ("wrong cookie", ...). */
 const char *dist_hs_error(const dist_hs *hs);
+/* After DIST_HS_FAILED: whether the cookie was the reason. The names and
+ * flags were accepted and a digest did not match (the peer's challenge
+ * reply or ack), or the peer closed right after our challenge reply, as
+ * a BEAM acceptor does, without a word, on a bad digest. An unreachable
+ * or refusing peer fails before that step. */
+bool dist_hs_auth_failed(const dist_hs *hs);
 /* Status the acceptor sent or the initiator got (for logs/tests). */
 dist_hs_status dist_hs_last_status(const dist_hs *hs);
 

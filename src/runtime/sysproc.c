@@ -90,6 +90,17 @@ int rt_sysprocs_start(nodus_node *node) {
 
 /* ---- net_adm:ping from C ------------------------------------------------ */
 
+struct auth_check {
+  nodus_atom peer;
+  bool refused;
+};
+
+/* Whether peer's last handshake failed on the cookie; forgets it. */
+static void auth_check_on_loop(nodus_node *node, void *arg) {
+  struct auth_check *a = arg;
+  a->refused = idmap_del(&node->auth_refused, a->peer) != NULL;
+}
+
 int nodus_node_ping(nodus_node *node, nodus_atom peer, int timeout_ms) {
   if (peer == node->name) return 0;
   if (rt_on_loop(node) && node->running) return NODUS_ESTATE;
@@ -109,6 +120,8 @@ int nodus_node_ping(nodus_node *node, nodus_atom peer, int timeout_ms) {
       3, rt_atom("$gen_call"),
       rt_tuple(2, rt_copy(nodus_mailbox_pid(mb)), rt_copy(&tag)),
       rt_tuple(2, rt_atom("is_auth"), nodus_atom_term(node->name)));
+  struct auth_check auth = {peer, false};
+  nodus_node_call(node, auth_check_on_loop, &auth); /* an older refusal */
   nodus_mailbox_send(mb, &target, req);
   rc = NODUS_ENOCONN;
   for (;;) {
@@ -130,6 +143,9 @@ int nodus_node_ping(nodus_node *node, nodus_atom peer, int timeout_ms) {
     nodus_term_free(&msg);
     if (done) break;
   }
+  if (rc == NODUS_ENOCONN && !nodus_node_call(node, auth_check_on_loop, &auth) &&
+      auth.refused)
+    rc = NODUS_EAUTH; /* it answered, but refused our cookie */
   nodus_term_free(&target);
   nodus_term_free(&mref);
   nodus_term_free(&tag);

@@ -16,7 +16,7 @@
  * `expect` pattern it binds when unbound and must be equal when bound.
  * `Self` is the agent's pid.
  *
- *   ping NODE [MS]         pong NODE | pang NODE
+ *   ping NODE [MS]         pong NODE | pang NODE CODE (NODUS_EAUTH: cookie)
  *   nodes                  nodes [Node, ...]
  *   set VAR TERM           ok
  *   send TO TERM           ok            (TO: pid, name or {Name,Node})
@@ -444,7 +444,8 @@ static int cmd_ping(char *args) {
   int rc = node_atom(name, &peer);
   if (rc) return rc;
   rc = nodus_node_ping(node, peer, ms ? atoi(ms) : 5000);
-  say("%s %s", rc == 0 ? "pong" : "pang", name);
+  if (rc) say("pang %s %s", name, nodus_err_name(rc));
+  else say("pong %s", name);
   return 0;
 }
 

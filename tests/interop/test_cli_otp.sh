@@ -54,6 +54,25 @@ expect "call of no such process fails" 1 '' -- call "$ERL@$HOST" nobody x
 expect "call to a node that is down fails" 1 '' -- call "nosuchnode@$HOST" demo x
 expect "ping BEAM" 0 '^pong$' -- ping "$ERL@$HOST"
 expect "ping C" 0 '^pong$' -- ping "$CN@$HOST"
+# pang says why: a rejected cookie is not a dead node
+for target in "$ERL@$HOST" "$CN@$HOST"; do
+  out=$("$NODUS" ping "$target" --cookie "wrong$COOKIE" --epmd-port "$EPMD_PORT" \
+        --timeout 5000 2>"$WORK/ping.err")
+  rc=$?
+  if [ "$rc" -eq 1 ] && [ "$out" = pang ] && grep -q "rejected our cookie (NODUS_EAUTH)" "$WORK/ping.err"; then
+    ok "ping $target with a wrong cookie: pang, NODUS_EAUTH"
+  else
+    ko "ping $target with a wrong cookie: exit $rc, '$out', $(cat "$WORK/ping.err")"
+  fi
+done
+out=$("$NODUS" ping "nosuch$$@$HOST" --cookie "$COOKIE" --epmd-port "$EPMD_PORT" \
+      --timeout 3000 2>"$WORK/ping.err")
+rc=$?
+if [ "$rc" -eq 1 ] && [ "$out" = pang ] && grep -q "NODUS_ENOCONN" "$WORK/ping.err"; then
+  ok "ping of a node that is not there: pang, NODUS_ENOCONN"
+else
+  ko "ping of a node that is not there: exit $rc, '$out', $(cat "$WORK/ping.err")"
+fi
 out=$("$NODUS" rpc "$ERL@$HOST" erlang node '[]' --cookie "wrong$COOKIE" \
       --epmd-port "$EPMD_PORT" --timeout 3000 2>&1)
 [ $? -eq 1 ] && ok "a wrong cookie fails (exit 1)" || ko "a wrong cookie fails: $out"

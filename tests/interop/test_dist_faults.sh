@@ -49,7 +49,7 @@ eventually 20 grep_file "$WORK/e.out" '^READY' && eventually 10 erl_registered "
 
 # ---- wrong cookie ------------------------------------------------------------
 cnode_start w "cw$$" --cookie not-the-cookie || ko "dist_node w starts"
-c_check w "C with a wrong cookie: ping gives pang" "ping $ENAME@$HOST 5000" '^pang '
+c_check w "C with a wrong cookie: ping gives pang, NODUS_EAUTH" "ping $ENAME@$HOST 5000" '^pang .* NODUS_EAUTH$'
 check_file "C with a wrong cookie: the C log says the cookie is wrong" "$WORK/w.err" \
   "cannot connect to $ENAME@$HOST: .*(cookie)"
 check_file "C with a wrong cookie: BEAM logs a refused connection" "$WORK/e.out" \

@@ -116,12 +116,15 @@ static void test_wrong_cookie(void) {
            NULL, NULL);
   CHECK(ra == DIST_HS_FAILED);
   CHECK(strstr(dist_hs_error(a), "wrong cookie") != NULL);
+  CHECK(dist_hs_auth_failed(a));
   size_t n;
   dist_hs_output(a, &n);
   CHECK(n == 0); /* nothing more is sent, as BEAM */
   CHECK(ri == DIST_HS_MORE);
+  CHECK(!dist_hs_auth_failed(i)); /* not failed yet */
   CHECK(dist_hs_closed(i) == DIST_HS_FAILED);
   CHECK(strstr(dist_hs_error(i), "wrong cookie") != NULL);
+  CHECK(dist_hs_auth_failed(i)); /* what nodus_node_ping calls EAUTH */
   dist_hs_free(i);
   dist_hs_free(a);
 }
@@ -142,6 +145,7 @@ static void test_status(dist_hs_status st, bool replace, bool want_done,
   } else {
     CHECK(ri == DIST_HS_FAILED);
     CHECK(ra == DIST_HS_FAILED);
+    CHECK(!dist_hs_auth_failed(i) && !dist_hs_auth_failed(a));
     CHECK(strstr(dist_hs_error(i), want_err) != NULL);
     if (!strstr(dist_hs_error(i), want_err))
       fprintf(stderr, "  error was: %s\n", dist_hs_error(i));
