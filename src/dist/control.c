@@ -137,3 +137,48 @@ int dist_ctl_encode(const nodus_term *control, const nodus_term *payload,
   *len = a + b;
   return 0;
 }
+
+/* ---- builders ------------------------------------------------------------ */
+
+/* A tuple of n elements, each copied from elems[i] (NULL: the integer in
+ * ints[i]). */
+static int build_tuple(nodus_term *out, size_t n, const nodus_term *const *elems,
+                       const int64_t *ints) {
+  nodus_term t = {0};
+  int rc = nodus_mk_tuple(&t, n);
+  for (size_t i = 0; !rc && i < n; i++) {
+    if (elems[i]) rc = nodus_copy(&t.v.items[i], elems[i]);
+    else t.v.items[i] = nodus_int(ints[i]);
+  }
+  if (rc) {
+    nodus_term_free(&t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+int dist_ctl_spawn_request(nodus_term *out, const nodus_term *req_id,
+                           const nodus_term *from, const nodus_term *group_leader,
+                           nodus_atom module, nodus_atom function,
+                           uint32_t arity, const nodus_term *opts) {
+  nodus_term mfa;
+  const nodus_term m = nodus_atom_term(module), f = nodus_atom_term(function);
+  const nodus_term *mfa_elems[3] = {&m, &f, NULL};
+  const int64_t mfa_ints[3] = {0, 0, arity};
+  int rc = build_tuple(&mfa, 3, mfa_elems, mfa_ints);
+  if (rc) return rc;
+  const nodus_term *elems[6] = {NULL, req_id, from, group_leader, &mfa, opts};
+  const int64_t ints[6] = {CTL_SPAWN_REQUEST};
+  rc = build_tuple(out, 6, elems, ints);
+  nodus_term_free(&mfa);
+  return rc;
+}
+
+int dist_ctl_spawn_reply(nodus_term *out, const nodus_term *req_id,
+                         const nodus_term *to, unsigned flags,
+                         const nodus_term *result) {
+  const nodus_term *elems[5] = {NULL, req_id, to, NULL, result};
+  const int64_t ints[5] = {CTL_SPAWN_REPLY, 0, 0, (int64_t)flags};
+  return build_tuple(out, 5, elems, ints);
+}

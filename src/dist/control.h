@@ -62,6 +62,23 @@ int dist_ctl_decode_unversioned(const uint8_t *buf, size_t len,
 void dist_ctl_free(dist_ctl_msg *msg);
 /* Whether an op is followed by a payload term. */
 int dist_ctl_has_payload(int op);
+/* SPAWN_REPLY flags: what the spawning node set up for the requester. */
+#define DIST_SPAWN_FLAG_LINK 1
+#define DIST_SPAWN_FLAG_MONITOR 2
+
+/* Typed builders of control tuples: *out gets an owned tuple (the
+ * arguments are copied), or the call fails with NODUS_ENOMEM. */
+/* {29, ReqId, From, GroupLeader, {Module, Function, Arity}, Opts}; the
+ * argument list goes as the payload. */
+int dist_ctl_spawn_request(nodus_term *out, const nodus_term *req_id,
+                           const nodus_term *from, const nodus_term *group_leader,
+                           nodus_atom module, nodus_atom function,
+                           uint32_t arity, const nodus_term *opts);
+/* {31, ReqId, To, Flags, Result}: Result is the new pid or an error atom. */
+int dist_ctl_spawn_reply(nodus_term *out, const nodus_term *req_id,
+                         const nodus_term *to, unsigned flags,
+                         const nodus_term *result);
+
 /* Encodes control and payload (NONE: none) into one malloc'd buffer. */
 int dist_ctl_encode(const nodus_term *control, const nodus_term *payload,
                     uint8_t **out, size_t *len);

@@ -135,8 +135,6 @@ static void on_monitor_exit(nodus_node *node, const nodus_term *what,
   rt_monitor_free(m);
 }
 
-void rt_spawn_request(nodus_node *node, rt_peer *peer, dist_ctl_msg *m);
-
 void rt_dispatch(nodus_node *node, rt_peer *peer, dist_ctl_msg *m) {
   switch (m->op) {
     case CTL_SEND:
@@ -187,6 +185,8 @@ void rt_dispatch(nodus_node *node, rt_peer *peer, dist_ctl_msg *m) {
       break;
     case CTL_SPAWN_REQUEST:
     case CTL_SPAWN_REQUEST_TT: rt_spawn_request(node, peer, m); break;
-    default: break; /* GROUP_LEADER, NODE_LINK, SPAWN_REPLY: nothing to do */
+    case CTL_SPAWN_REPLY:
+    case CTL_SPAWN_REPLY_TT: rt_spawn_reply(node, peer, m); break;
+    default: break; /* GROUP_LEADER, NODE_LINK: nothing to do */
   }
 }

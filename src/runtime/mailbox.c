@@ -77,7 +77,7 @@ int nodus_mailbox_open(nodus_node *node, nodus_mailbox **out) {
 
 const nodus_term *nodus_mailbox_pid(const nodus_mailbox *mb) { return &mb->pid; }
 
-int nodus_mailbox_recv(nodus_mailbox *mb, nodus_term *msg, int timeout_ms) {
+static struct timespec deadline_after(int timeout_ms) {
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
   if (timeout_ms > 0) {
@@ -88,6 +88,11 @@ int nodus_mailbox_recv(nodus_mailbox *mb, nodus_term *msg, int timeout_ms) {
       until.tv_nsec -= 1000000000L;
     }
   }
+  return until;
+}
+
+int nodus_mailbox_recv(nodus_mailbox *mb, nodus_term *msg, int timeout_ms) {
+  struct timespec until = deadline_after(timeout_ms);
   pthread_mutex_lock(&mb->lock);
   while (!mb->queue.head) {
     if (mb->ended || timeout_ms == 0) break;
@@ -149,6 +154,95 @@ int nodus_mailbox_link(nodus_mailbox *mb, const nodus_term *pid) {
   struct mb_call c = {mb, pid, {0}, NULL, NODUS_ESTATE};
   rt_call_sync(mb->node, link_on_loop, &c);
   return c.rc;
+}
+
+/* A selective receive: the first queued message pick accepts, the others
+ * left in order. 0, NODUS_ETIMEDOUT, or NODUS_ENOPROC (the process ended
+ * and nothing matched). */
+static int recv_matching(nodus_mailbox *mb,
+                         bool (*pick)(const nodus_term *, const void *),
+                         const void *arg, nodus_term *msg, int timeout_ms) {
+  struct timespec until = deadline_after(timeout_ms);
+  int rc = NODUS_ETIMEDOUT;
+  pthread_mutex_lock(&mb->lock);
+  for (;;) {
+    msg_item *prev = NULL, *m = mb->queue.head;
+    while (m && !pick(&m->msg, arg)) prev = m, m = m->next;
+    if (m) {
+      if (prev) prev->next = m->next;
+      else mb->queue.head = m->next;
+      if (mb->queue.tail == m) mb->queue.tail = prev;
+      mb->queue.len--;
+      *msg = m->msg;
+      free(m);
+      rc = 0;
+      break;
+    }
+    if (mb->ended) {
+      rc = NODUS_ENOPROC;
+      break;
+    }
+    if (timeout_ms == 0) break;
+    if (timeout_ms < 0) pthread_cond_wait(&mb->cond, &mb->lock);
+    else if (pthread_cond_timedwait(&mb->cond, &mb->lock, &until) == ETIMEDOUT)
+      timeout_ms = 0; /* one more look, then give up */
+  }
+  pthread_mutex_unlock(&mb->lock);
+  return rc;
+}
+
+struct spawn_call {
+  nodus_mailbox *mb;
+  nodus_atom node;
+  const char *module, *function;
+  const nodus_term *args;
+  unsigned flags;
+  nodus_term ref;
+  int rc;
+};
+
+static void spawn_request_on_loop(nodus_node *node, void *arg) {
+  struct spawn_call *c = arg;
+  c->rc = c->mb->proc ? nodus_spawn_request(c->mb->proc, c->node, c->module,
+                                            c->function, c->args, c->flags,
+                                            &c->ref)
+                      : NODUS_ENOPROC;
+}
+
+/* {spawn_reply, Ref, _, _} */
+static bool is_spawn_reply(const nodus_term *msg, const void *ref) {
+  return msg->type == NODUS_T_TUPLE && msg->n == 4 &&
+         nodus_is_atom(&msg->v.items[0], "spawn_reply") &&
+         nodus_equal(&msg->v.items[1], ref);
+}
+
+int nodus_mailbox_spawn_request(nodus_mailbox *mb, nodus_atom node,
+                                const char *module, const char *function,
+                                const nodus_term *args, unsigned flags,
+                                int timeout_ms, nodus_term *result,
+                                nodus_term *req_id) {
+  if (result) *result = (nodus_term){0};
+  if (!mb) return NODUS_EINVAL;
+  struct spawn_call c = {mb, node, module, function, args, flags, {0},
+                         NODUS_ESTATE};
+  rt_call_sync(mb->node, spawn_request_on_loop, &c);
+  if (c.rc) return c.rc;
+  nodus_term reply;
+  int rc = recv_matching(mb, is_spawn_reply, &c.ref, &reply, timeout_ms);
+  if (!rc) {
+    bool ok = nodus_is_atom(&reply.v.items[2], "ok");
+    const nodus_term *what = &reply.v.items[3];
+    rc = ok ? 0
+            : nodus_is_atom(what, "noconnection") ? NODUS_ENOCONN : NODUS_EEXIT;
+    if (result) {
+      *result = *what;
+      reply.v.items[3] = (nodus_term){0};
+    }
+    nodus_term_free(&reply);
+  }
+  if (req_id) *req_id = c.ref;
+  else nodus_term_free(&c.ref);
+  return rc;
 }
 
 static void close_on_loop(nodus_node *node, void *arg) {

@@ -74,7 +74,127 @@ static void rex_msg(nodus_proc *self, const nodus_term *msg) {
            "rpc into C nodes is not served yet; request dropped (logged once)");
 }
 
-static void sys_msg(nodus_proc *self, const nodus_term *msg) {}
+/* ---- the group leader of what this node spawns elsewhere ------------------ */
+
+struct text {
+  char buf[1024];
+  size_t len;
+  bool cut;
+};
+
+static void text_put(struct text *t, const void *data, size_t n) {
+  size_t room = sizeof t->buf - 1 - t->len;
+  if (n > room) {
+    n = room;
+    t->cut = true;
+  }
+  memcpy(t->buf + t->len, data, n);
+  t->len += n;
+}
+
+/* Chardata (code points, binaries, nested lists) as UTF-8. */
+static bool text_add(struct text *t, const nodus_term *c, int depth) {
+  if (depth > 32) return false;
+  switch (c->type) {
+    case NODUS_T_BINARY: {
+      size_t n, bits;
+      const uint8_t *d = nodus_bin_data(c, &n, &bits);
+      if (!d || bits != 8 * n) return false;
+      text_put(t, d, n);
+      return true;
+    }
+    case NODUS_T_INT: {
+      int64_t cp = c->v.i;
+      char u[4];
+      size_t n;
+      if (cp < 0 || cp > 0x10FFFF) return false;
+      if (cp < 0x80) u[0] = (char)cp, n = 1;
+      else if (cp < 0x800)
+        u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+      else if (cp < 0x10000)
+        u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
+        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+      else
+        u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)),
+        n = 4;
+      text_put(t, u, n);
+      return true;
+    }
+    case NODUS_T_NIL: return true;
+    case NODUS_T_LIST:
+      for (size_t i = 0; i <= c->n; i++)
+        if (!text_add(t, &c->v.items[i], depth + 1)) return false;
+      return true;
+    default: return false;
+  }
+}
+
+static void log_output(nodus_proc *self, const nodus_term *from,
+                       const nodus_term *what, bool chars) {
+  struct text t = {.len = 0};
+  char *from_text = NULL, *printed = NULL;
+  nodus_print(from, NULL, &from_text, NULL);
+  if (chars && text_add(&t, what, 0)) {
+    while (t.len && t.buf[t.len - 1] == '\n') t.len--;
+  } else {
+    nodus_print(what, NULL, &printed, NULL);
+    t.len = 0;
+    if (printed) text_put(&t, printed, strlen(printed));
+  }
+  t.buf[t.len] = 0;
+  rt_log(self->node, NODUS_LOG_INFO, "io", "%s: %s%s",
+         from_text ? from_text : "?", t.buf, t.cut ? "..." : "");
+  free(from_text);
+  free(printed);
+}
+
+/* One request of the io protocol: output is logged and answered ok (so
+ * io:format in a process we spawned returns); there is no input. */
+static nodus_term io_answer(nodus_proc *self, const nodus_term *from,
+                            const nodus_term *req, int depth) {
+  const nodus_term *a, *b, *c, *d;
+  if (nodus_match(req, "{put_chars, ~t, ~t}", &a, &b) == 0) {
+    log_output(self, from, b, true);
+    return rt_atom("ok");
+  }
+  if (nodus_match(req, "{put_chars, ~t}", &a) == 0) {
+    log_output(self, from, a, true);
+    return rt_atom("ok");
+  }
+  if (nodus_match(req, "{put_chars, _, ~t, ~t, ~t}", &a, &b, &c) == 0 ||
+      nodus_match(req, "{put_chars, ~t, ~t, ~t}", &a, &b, &c) == 0) {
+    /* {M, F, A}: formatted on our side in Erlang; show what it was */
+    nodus_term mfa = rt_tuple(3, rt_copy(a), rt_copy(b), rt_copy(c));
+    log_output(self, from, &mfa, false);
+    nodus_term_free(&mfa);
+    return rt_atom("ok");
+  }
+  if (nodus_match(req, "{requests, ~t}", &d) == 0 && nodus_is_proper_list(d) &&
+      depth < 4) {
+    nodus_term last = rt_atom("ok");
+    for (size_t i = 0; d->type == NODUS_T_LIST && i < d->n; i++) {
+      nodus_term_free(&last);
+      last = io_answer(self, from, &d->v.items[i], depth + 1);
+    }
+    return last;
+  }
+  if (nodus_is_atom(req, "getopts"))
+    return rt_tuple(2, rt_atom("ok"), nodus_nil());
+  return rt_tuple(2, rt_atom("error"), rt_atom("enotsup"));
+}
+
+/* The system process: the sender of messages made outside processes, and
+ * the group leader of processes this node spawns on others (spawn.c). */
+static void sys_msg(nodus_proc *self, const nodus_term *msg) {
+  const nodus_term *from, *reply_as, *req;
+  if (nodus_match(msg, "{io_request, ~t, ~t, ~t}", &from, &reply_as, &req) ||
+      from->type != NODUS_T_PID)
+    return;
+  nodus_term answer = io_answer(self, from, req, 0);
+  rt_send(self->node, self, from,
+          rt_tuple(3, rt_atom("io_reply"), rt_copy(reply_as), answer));
+}
 
 int rt_sysprocs_start(nodus_node *node) {
   nodus_proc *p;

@@ -26,6 +26,10 @@
  *   demonitor REF          ok
  *   monitor_node NODE      ok            ({nodeup|nodedown, N} to agent)
  *   spawn_echo VAR         ok PID        (a new unregistered echo)
+ *   spawn_request VAR NODE MOD FUN ARGS [link] [monitor]
+ *                          ok REF        (nodus_spawn_request as the agent;
+ *                                         VAR := ReqId; the reply comes to
+ *                                         the agent as a message)
  *   bigbin VAR BYTES       ok            (a binary of pseudo-random bytes)
  *   crc VAR BINARY         crc N         (VAR := erlang:crc32(BINARY), or
  *                                         it must already equal that)
@@ -327,7 +331,7 @@ static int spawn_echo_proc(nodus_node *n, const nodus_term *args,
 /* ---- the agent ------------------------------------------------------------ */
 
 enum agent_op { OP_SEND, OP_LINK, OP_UNLINK, OP_EXIT, OP_MONITOR,
-                OP_DEMONITOR, OP_MONITOR_NODE };
+                OP_DEMONITOR, OP_MONITOR_NODE, OP_SPAWN_REQUEST };
 
 /* The one command in flight: the stdin thread fills it, sends the agent
  * CMD_ATOM and waits; the agent runs it in its handler, as process calls
@@ -357,6 +361,17 @@ static int agent_run(nodus_proc *self) {
     case OP_MONITOR_NODE:
       if (nodus_type_of(&cmd.a) != NODUS_T_ATOM) return NODUS_EBADTYPE;
       return nodus_monitor_node(self, cmd.a.v.atom, true);
+    case OP_SPAWN_REQUEST: { /* a: Node, b: {Mod, Fun, Args, Flags} */
+      nodus_atom mod, fun;
+      const nodus_term *args;
+      int64_t flags;
+      if (nodus_type_of(&cmd.a) != NODUS_T_ATOM ||
+          nodus_match(&cmd.b, "{~a, ~a, ~t, ~i}", &mod, &fun, &args, &flags))
+        return NODUS_EBADTYPE;
+      return nodus_spawn_request(self, cmd.a.v.atom, nodus_atom_text(mod, NULL),
+                                 nodus_atom_text(fun, NULL), args,
+                                 (unsigned)flags, &cmd.result);
+    }
   }
   return NODUS_EINVAL;
 }
@@ -485,6 +500,43 @@ static int cmd_monitor(char *args, const char **why) {
   return rc;
 }
 
+static int cmd_spawn_request(char *args, const char **why) {
+  char *var = word(&args), *where = word(&args), *mod = word(&args),
+       *fun = word(&args), *list = word(&args), *flag;
+  if (!var || !is_var_name(var) || !list) return NODUS_EINVAL;
+  unsigned flags = 0;
+  while ((flag = word(&args))) {
+    if (!strcmp(flag, "link")) flags |= NODUS_SPAWN_LINK;
+    else if (!strcmp(flag, "monitor")) flags |= NODUS_SPAWN_MONITOR;
+    else return NODUS_EINVAL;
+  }
+  nodus_term node_t, mod_t, fun_t, args_t, b, ref;
+  int rc = term_from_text(where, &node_t, why);
+  if (rc) return rc;
+  if ((rc = term_from_text(mod, &mod_t, why))) goto free_node;
+  if ((rc = term_from_text(fun, &fun_t, why))) {
+    nodus_term_free(&mod_t);
+    goto free_node;
+  }
+  if ((rc = term_from_text(list, &args_t, why))) {
+    nodus_term_free(&mod_t);
+    nodus_term_free(&fun_t);
+    goto free_node;
+  }
+  if ((rc = nodus_build(&b, "{~t, ~t, ~t, ~i}", mod_t, fun_t, args_t,
+                        (int64_t)flags)))
+    goto free_node;
+  rc = as_agent(OP_SPAWN_REQUEST, node_t, b, &ref);
+  if (!rc) {
+    say_term("ok", &ref);
+    rc = var_set(var, ref);
+  }
+  return rc;
+free_node:
+  nodus_term_free(&node_t);
+  return rc;
+}
+
 static int cmd_set(char *args, const char **why) {
   char *var = word(&args);
   nodus_term t;
@@ -608,6 +660,7 @@ static bool run_line(char *line) {
   else if (!strcmp(op, "monitor_node")) rc = cmd_agent(OP_MONITOR_NODE, args, &why);
   else if (!strcmp(op, "monitor")) rc = cmd_monitor(args, &why);
   else if (!strcmp(op, "spawn_echo")) rc = cmd_spawn_echo(args);
+  else if (!strcmp(op, "spawn_request")) rc = cmd_spawn_request(args, &why);
   else if (!strcmp(op, "bigbin")) rc = cmd_bigbin(args);
   else if (!strcmp(op, "crc")) rc = cmd_crc(args, &why);
   else if (!strcmp(op, "expect")) rc = cmd_expect(args, &why);
