@@ -1,8 +1,8 @@
-/* The node: name, cookie, loop, thread, cross-thread calls, logging. */
+/* The node's lifecycle: name, cookie and creation, init, run on this or
+ * a thread of its own, stop, close. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/random.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,160 +10,6 @@
 #include <unistd.h>
 
 #include "runtime/node_internal.h"
-
-/* ---- small term helpers ------------------------------------------------ */
-
-nodus_term rt_atom(const char *s) {
-  nodus_term t;
-  if (nodus_mk_atom(&t, s)) t = nodus_atom_term(NODUS_ATOM_UNDEFINED);
-  return t;
-}
-
-nodus_term rt_tuple(size_t n, ...) {
-  nodus_term t;
-  int rc = nodus_mk_tuple(&t, n);
-  va_list ap;
-  va_start(ap, n);
-  for (size_t i = 0; i < n; i++) {
-    nodus_term e = va_arg(ap, nodus_term);
-    if (rc) nodus_term_free(&e);
-    else t.v.items[i] = e;
-  }
-  va_end(ap);
-  return rc ? (nodus_term){0} : t;
-}
-
-nodus_term rt_copy(const nodus_term *t) {
-  nodus_term c;
-  return nodus_copy(&c, t) ? (nodus_term){0} : c;
-}
-
-nodus_atom rt_node_of(const nodus_term *t) {
-  switch (t->type) {
-    case NODUS_T_PID:
-    case NODUS_T_PORT:
-    case NODUS_T_REF: return t->v.id->node;
-    default: return NODUS_ATOM_EMPTY;
-  }
-}
-
-bool rt_is_local_pid(const nodus_node *node, const nodus_term *pid) {
-  return pid->type == NODUS_T_PID && pid->v.id->node == node->name &&
-         pid->v.id->creation == node->creation;
-}
-
-bool rt_is_local_ref(const nodus_node *node, const nodus_term *ref) {
-  return ref->type == NODUS_T_REF && ref->v.id->node == node->name &&
-         ref->v.id->creation == node->creation;
-}
-
-/* ---- logging ----------------------------------------------------------- */
-
-static int log_threshold(void) {
-  static int level = -1;
-  if (level < 0) {
-    const char *e = getenv("NODUS_LOG");
-    level = NODUS_LOG_WARN;
-    if (e && !strcmp(e, "info")) level = NODUS_LOG_INFO;
-    if (e && !strcmp(e, "debug")) level = NODUS_LOG_DEBUG;
-    if (e && !strcmp(e, "error")) level = NODUS_LOG_ERROR;
-  }
-  return level;
-}
-
-static void default_log(void *arg, int level, const char *node,
-                        const char *component, const char *msg) {
-  static const char *const names[] = {"error", "warning", "info", "debug"};
-  if (level > log_threshold()) return;
-  fprintf(stderr, "nodus %s [%s] %s: %s\n", node,
-          names[level < 0 || level > 3 ? 0 : level], component, msg);
-}
-
-void rt_vlog(nodus_node *node, int level, const char *component,
-             const char *fmt, va_list ap) {
-  char msg[512];
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  nodus_log_fn fn = node->opts.log ? node->opts.log : default_log;
-  fn(node->opts.log_arg, level, node->name_text, component, msg);
-}
-
-void rt_log(nodus_node *node, int level, const char *component,
-            const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  rt_vlog(node, level, component, fmt, ap);
-  va_end(ap);
-}
-
-/* ---- cross-thread calls ------------------------------------------------ */
-
-bool rt_on_loop(const nodus_node *node) {
-  if (!node->running) return !node->has_thread;
-  return pthread_equal(pthread_self(), node->loop_thread);
-}
-
-static int post(nodus_node *node, rt_call *c) {
-  pthread_mutex_lock(&node->inbox_lock);
-  if (node->closing) {
-    pthread_mutex_unlock(&node->inbox_lock);
-    return NODUS_ESTATE;
-  }
-  c->next = NULL;
-  if (node->inbox_tail) node->inbox_tail->next = c;
-  else node->inbox_head = c;
-  node->inbox_tail = c;
-  pthread_mutex_unlock(&node->inbox_lock);
-  uv_async_send(&node->wakeup);
-  return 0;
-}
-
-void rt_call_sync(nodus_node *node, void (*fn)(nodus_node *, void *),
-                  void *arg) {
-  if (rt_on_loop(node)) {
-    fn(node, arg);
-    return;
-  }
-  rt_call c = {.fn = fn, .arg = arg, .sync = true};
-  if (post(node, &c)) return;
-  pthread_mutex_lock(&node->inbox_lock);
-  while (!c.done) pthread_cond_wait(&node->inbox_cond, &node->inbox_lock);
-  pthread_mutex_unlock(&node->inbox_lock);
-}
-
-int rt_call_async(nodus_node *node, void (*fn)(nodus_node *, void *),
-                  void *arg) {
-  rt_call *c = calloc(1, sizeof *c);
-  if (!c) return NODUS_ENOMEM;
-  c->fn = fn;
-  c->arg = arg;
-  int rc = post(node, c);
-  if (rc) free(c);
-  return rc;
-}
-
-static void shutdown_on_loop(nodus_node *node);
-
-static void on_wakeup(uv_async_t *h) {
-  nodus_node *node = h->data;
-  pthread_mutex_lock(&node->inbox_lock);
-  rt_call *c = node->inbox_head;
-  node->inbox_head = node->inbox_tail = NULL;
-  pthread_mutex_unlock(&node->inbox_lock);
-  while (c) {
-    rt_call *next = c->next;
-    c->fn(node, c->arg);
-    if (c->sync) {
-      pthread_mutex_lock(&node->inbox_lock);
-      c->done = true;
-      pthread_cond_broadcast(&node->inbox_cond);
-      pthread_mutex_unlock(&node->inbox_lock);
-    } else {
-      free(c);
-    }
-    c = next;
-  }
-  if (node->stopping) shutdown_on_loop(node);
-}
 
 /* ---- name, cookie, creation -------------------------------------------- */
 
@@ -277,7 +123,7 @@ int rt_node_init(nodus_node **out, const nodus_node_opts *opts,
     goto fail_free;
   }
   node->loop.data = node;
-  uv_async_init(&node->loop, &node->wakeup, on_wakeup);
+  uv_async_init(&node->loop, &node->wakeup, rt_inbox_on_wakeup);
   node->wakeup.data = node;
   uv_idle_init(&node->loop, &node->runner);
   node->runner.data = node;
@@ -297,7 +143,7 @@ int rt_node_init(nodus_node **out, const nodus_node_opts *opts,
 
 fail_loop:
   node->stopping = true;
-  shutdown_on_loop(node);
+  rt_node_shutdown(node);
   uv_run(&node->loop, UV_RUN_DEFAULT);
   uv_loop_close(&node->loop);
 fail_free:
@@ -314,7 +160,7 @@ static void close_if_open(uv_handle_t *h) {
 
 /* Ends every process and connection and closes the handles, so uv_run
  * returns. */
-static void shutdown_on_loop(nodus_node *node) {
+void rt_node_shutdown(nodus_node *node) {
   if (node->closing) return;
   pthread_mutex_lock(&node->inbox_lock);
   node->closing = true;
@@ -362,13 +208,13 @@ void nodus_node_stop(nodus_node *node) {
   if (!node) return;
   if (rt_on_loop(node)) {
     node->stopping = true;
-    shutdown_on_loop(node);
+    rt_node_shutdown(node);
     return;
   }
   rt_call *c = calloc(1, sizeof *c);
   if (c) {
     c->fn = stop_on_loop;
-    if (post(node, c)) free(c);
+    if (rt_inbox_post(node, c)) free(c);
   }
   if (node->has_thread) {
     pthread_join(node->thread, NULL);
@@ -382,19 +228,10 @@ void nodus_node_close(nodus_node *node) {
   nodus_node_stop(node);
   /* Not run, or stopped from the loop: finish closing the handles here. */
   node->stopping = true;
-  shutdown_on_loop(node);
+  rt_node_shutdown(node);
   uv_run(&node->loop, UV_RUN_DEFAULT);
   uv_loop_close(&node->loop);
-  /* Calls that raced with the shutdown never ran: release their waiters. */
-  pthread_mutex_lock(&node->inbox_lock);
-  for (rt_call *c = node->inbox_head, *next; c; c = next) {
-    next = c->next;
-    if (c->sync) c->done = true;
-    else free(c); /* its arg leaks only if a sender raced the close */
-  }
-  node->inbox_head = node->inbox_tail = NULL;
-  pthread_cond_broadcast(&node->inbox_cond);
-  pthread_mutex_unlock(&node->inbox_lock);
+  rt_inbox_release(node);
   idmap_free(&node->procs);
   idmap_free(&node->names);
   idmap_free(&node->peers);

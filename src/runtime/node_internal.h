@@ -173,7 +173,14 @@ struct nodus_node {
   unsigned logged_unknown; /* bitmask of unknown-traffic kinds logged */
 };
 
-/* node.c */
+/* node.c: ends every process and connection and closes the handles, so
+ * uv_run returns (on the loop, or at close). */
+void rt_node_shutdown(nodus_node *node);
+
+/* inbox.c: calls from other threads. */
+int rt_inbox_post(nodus_node *node, rt_call *c);
+void rt_inbox_on_wakeup(uv_async_t *h);
+void rt_inbox_release(nodus_node *node);
 bool rt_on_loop(const nodus_node *node);
 /* Loop-only code says so; checked in builds without NDEBUG (the
  * sanitizer build). */
@@ -185,10 +192,12 @@ void rt_call_sync(nodus_node *node, void (*fn)(nodus_node *, void *),
 /* Posts fn to the loop without waiting; fn owns arg. */
 int rt_call_async(nodus_node *node, void (*fn)(nodus_node *, void *),
                   void *arg);
+/* log.c */
 void rt_vlog(nodus_node *node, int level, const char *component,
              const char *fmt, va_list ap);
 void rt_log(nodus_node *node, int level, const char *component,
             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* term_helpers.c (with rt_atom, rt_tuple, rt_copy below) */
 bool rt_is_local_pid(const nodus_node *node, const nodus_term *pid);
 bool rt_is_local_ref(const nodus_node *node, const nodus_term *ref);
 nodus_atom rt_node_of(const nodus_term *pid_or_ref);
