@@ -11,10 +11,6 @@
 #include "nodus/supervisor.h"
 #include "nodus/task.h"
 #include "nodus/term.h"
-
-#define NODUS_VERSION_MAJOR 0
-#define NODUS_VERSION_MINOR 1
-#define NODUS_VERSION_PATCH 0
-#define NODUS_VERSION_STRING "0.1.0"
+#include "nodus/version.h" /* generated from project(VERSION) by CMake */
 
 #endif

@@ -12,6 +12,7 @@ packages=(
   iproute2 nftables                    # the test kit's namespaces and faults
   iptables libnetfilter-queue-dev      # the kit's NFQUEUE delay (no netem here)
   faketime                             # the kit's clock skew (libfaketime)
+  dpkg-dev                             # cpack -G DEB's dpkg-shlibdeps (tests/package)
 )
 
 missing=()

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     return CLI_OK;
   }
   if (!strcmp(cmd, "--version")) {
-    printf("nodus %s\n", NODUS_VERSION_STRING);
+    printf("nodus %s\n", nodus_version()); /* the library linked */
     return CLI_OK;
   }
   if (!strcmp(cmd, "term")) return cmd_term(argc - 2, argv + 2);
