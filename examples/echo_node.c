@@ -11,7 +11,6 @@
  * With --join SCOPE:GROUP (repeatable) the echo process also joins pg
  * groups, so pg:get_members(SCOPE, GROUP) on any node finds it.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,13 +100,6 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  /* Signals are taken by sigwait below, not by handlers. */
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, NULL);
-
   nodus_node *node;
   int rc = nodus_node_init(&node, &opts);
   if (rc) {
@@ -131,8 +123,8 @@ int main(int argc, char **argv) {
          nodus_atom_text(nodus_node_name(node), NULL), nodus_node_port(node));
   fflush(stdout);
 
-  int sig;
-  sigwait(&stop, &sig);
+  /* Serves until SIGINT or SIGTERM. */
+  rc = nodus_node_run_until_signal(node);
   nodus_node_close(node);
-  return 0;
+  return rc > 0 ? 0 : 1;
 }

@@ -282,6 +282,26 @@ int nodus_mailbox_spawn_request(nodus_mailbox *mb, nodus_atom node,
                                 nodus_term *req_id);
 void nodus_mailbox_close(nodus_mailbox *mb);
 
+/* ---- Running until a signal --------------------------------------------- */
+
+/* The end of a node's main: starts the node's loop thread unless it runs
+ * already, waits for SIGINT or SIGTERM, then stops the node
+ * (nodus_node_stop; nodus_node_close is still the caller's). Returns the
+ * signal's number; 0 when the node stopped from within instead
+ * (nodus_node_stop from a handler, e.g. a top-level supervisor's
+ * on_give_up), noticed within 100 ms; or a negative code (NODUS_ESTATE:
+ * another thread is waiting already). SIGINT and SIGTERM are blocked in
+ * the calling thread meanwhile, so the loop thread started here inherits
+ * that; a handler catches them on threads started earlier. The previous
+ * handlers and mask are restored before it returns.
+ *
+ *   nodus_node_init(&node, &opts);  ... spawn, start services ...
+ *   int sig = nodus_node_run_until_signal(node);
+ *   nodus_node_close(node);
+ *   return sig > 0 ? 0 : 1;
+ */
+int nodus_node_run_until_signal(nodus_node *node);
+
 #ifdef __cplusplus
 }
 #endif

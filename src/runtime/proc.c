@@ -207,7 +207,10 @@ void rt_procs_close_all(nodus_node *node) {
   (void)nodus_mk_atom(&reason, "shutdown");
   for (size_t i = 0; i < node->procs.cap; i++) {
     nodus_proc *p = node->procs.slots[i].value;
-    if (p && !p->dead) {
+    /* An exiting process that is not dead is the one whose handler is
+     * running (nodus_node_stop from a handler): it finishes when the
+     * handler returns. Exiting it again would change nothing, forever. */
+    if (p && !p->dead && !p->exiting) {
       rt_proc_exit(p, &reason);
       i = (size_t)-1; /* the table changed under us: start over */
     }
