@@ -17,6 +17,7 @@ nodus_proc *rt_alias_owner(nodus_node *node, const nodus_term *ref) {
 }
 
 int nodus_alias(nodus_proc *self, nodus_term *alias) {
+  RT_ASSERT_LOOP(self->node);
   rt_alias *a = calloc(1, sizeof *a);
   if (!a) return NODUS_ENOMEM;
   int rc = nodus_make_ref(self->node, &a->ref);
@@ -35,6 +36,7 @@ int nodus_alias(nodus_proc *self, nodus_term *alias) {
 }
 
 int nodus_unalias(nodus_proc *self, const nodus_term *alias) {
+  RT_ASSERT_LOOP(self->node);
   for (rt_alias **ap = &self->aliases; *ap; ap = &(*ap)->next) {
     if (nodus_equal(&(*ap)->ref, alias)) {
       rt_alias *a = *ap;
@@ -49,6 +51,7 @@ int nodus_unalias(nodus_proc *self, const nodus_term *alias) {
 }
 
 void rt_aliases_drop_all(nodus_proc *p) {
+  RT_ASSERT_LOOP(p->node);
   while (p->aliases) {
     rt_alias *a = p->aliases;
     p->aliases = a->next;

@@ -38,12 +38,14 @@ void msgq_clear(msg_queue *q) {
 }
 
 nodus_proc *rt_proc_by_pid(nodus_node *node, const nodus_term *pid) {
+  RT_ASSERT_LOOP(node);
   if (pid->type != NODUS_T_PID || !rt_is_local_pid(node, pid)) return NULL;
   nodus_proc *p = idmap_get(&node->procs, pid->v.id->w[0]);
   return p && !p->dead && p->pid.v.id->w[1] == pid->v.id->w[1] ? p : NULL;
 }
 
 nodus_proc *rt_proc_by_name(nodus_node *node, nodus_atom name) {
+  RT_ASSERT_LOOP(node);
   nodus_proc *p = idmap_get(&node->names, name);
   return p && !p->dead ? p : NULL;
 }
@@ -72,6 +74,7 @@ static void schedule(nodus_proc *p) {
 }
 
 int rt_spawn(nodus_node *node, const nodus_proc_spec *spec, nodus_proc **out) {
+  RT_ASSERT_LOOP(node);
   nodus_proc *p = calloc(1, sizeof *p);
   if (!p) return NODUS_ENOMEM;
   /* Pid numbers are 15 bits of id and 13 of serial on BEAM; we use the full
@@ -113,6 +116,7 @@ int rt_spawn(nodus_node *node, const nodus_proc_spec *spec, nodus_proc **out) {
 }
 
 void rt_deliver(nodus_proc *p, nodus_term msg) {
+  RT_ASSERT_LOOP(p->node);
   if (p->dead || p->exiting) {
     nodus_term_free(&msg);
     return;
@@ -155,6 +159,7 @@ static void proc_finish(nodus_proc *p) {
 }
 
 void rt_proc_exit(nodus_proc *p, const nodus_term *reason) {
+  RT_ASSERT_LOOP(p->node);
   if (p->dead || p->exiting) return;
   p->exiting = true;
   nodus_term_free(&p->exit_reason);
@@ -164,6 +169,7 @@ void rt_proc_exit(nodus_proc *p, const nodus_term *reason) {
 }
 
 void rt_run_queue(nodus_node *node) {
+  RT_ASSERT_LOOP(node);
   /* One round over the processes queued now; new arrivals wait a round. */
   nodus_proc *tail = node->run_tail;
   while (node->run_head) {
@@ -268,6 +274,7 @@ void nodus_proc_set_state(nodus_proc *self, void *state) {
 void nodus_trap_exit(nodus_proc *self, bool on) { self->spec.trap_exit = on; }
 
 void nodus_exit(nodus_proc *self, const nodus_term *reason) {
+  RT_ASSERT_LOOP(self->node);
   rt_proc_exit(self, reason);
 }
 

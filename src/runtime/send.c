@@ -37,6 +37,7 @@ static int send_to_name(nodus_node *node, nodus_proc *from, nodus_atom name,
 
 int rt_send(nodus_node *node, nodus_proc *from, const nodus_term *to,
             nodus_term msg) {
+  RT_ASSERT_LOOP(node);
   switch (to->type) {
     case NODUS_T_PID:
       if (rt_is_local_pid(node, to)) {

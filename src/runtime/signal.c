@@ -21,6 +21,7 @@ rt_link *rt_link_find(nodus_proc *p, const nodus_term *pid) {
 }
 
 void rt_link_add(nodus_proc *p, const nodus_term *pid) {
+  RT_ASSERT_LOOP(p->node);
   rt_link *l = rt_link_find(p, pid);
   if (l) {
     l->unlinking = 0; /* a new link supersedes an unlink in progress */
@@ -37,6 +38,7 @@ void rt_link_add(nodus_proc *p, const nodus_term *pid) {
 }
 
 bool rt_link_remove(nodus_proc *p, const nodus_term *pid) {
+  RT_ASSERT_LOOP(p->node);
   for (rt_link **lp = &p->links; *lp; lp = &(*lp)->next) {
     if (nodus_equal(&(*lp)->pid, pid)) {
       rt_link *l = *lp;
@@ -58,6 +60,7 @@ static void deliver_exit_message(nodus_proc *to, const nodus_term *from,
 
 void rt_exit_signal_local(nodus_proc *to, const nodus_term *from,
                           const nodus_term *reason, bool from_link) {
+  RT_ASSERT_LOOP(to->node);
   if (to->dead || to->exiting) return;
   if (from_link) {
     rt_link *l = rt_link_find(to, from);
@@ -98,6 +101,7 @@ void rt_link_exit_remote(nodus_node *node, const nodus_term *from,
 
 int nodus_exit_signal(nodus_proc *self, const nodus_term *pid,
                       const nodus_term *reason) {
+  RT_ASSERT_LOOP(self->node);
   if (pid->type != NODUS_T_PID) return NODUS_EBADTYPE;
   nodus_node *node = self->node;
   if (rt_is_local_pid(node, pid)) {
@@ -110,6 +114,7 @@ int nodus_exit_signal(nodus_proc *self, const nodus_term *pid,
 }
 
 int nodus_link(nodus_proc *self, const nodus_term *pid) {
+  RT_ASSERT_LOOP(self->node);
   if (pid->type != NODUS_T_PID) return NODUS_EBADTYPE;
   nodus_node *node = self->node;
   if (nodus_equal(pid, &self->pid)) return 0;
@@ -136,6 +141,7 @@ int nodus_link(nodus_proc *self, const nodus_term *pid) {
 }
 
 int nodus_unlink(nodus_proc *self, const nodus_term *pid) {
+  RT_ASSERT_LOOP(self->node);
   if (pid->type != NODUS_T_PID) return NODUS_EBADTYPE;
   nodus_node *node = self->node;
   if (rt_is_local_pid(node, pid)) {
@@ -196,6 +202,7 @@ static rt_monitor *monitor_new(const nodus_term *ref, const nodus_term *other,
 
 void rt_down_message(nodus_proc *watcher, const nodus_term *ref,
                      const nodus_term *what, const nodus_term *reason) {
+  RT_ASSERT_LOOP(watcher->node);
   rt_deliver(watcher, rt_tuple(5, rt_atom("DOWN"), rt_copy(ref),
                                rt_atom("process"), rt_copy(what),
                                rt_copy(reason)));
@@ -210,6 +217,7 @@ static nodus_term down_what(const rt_monitor *m) {
 
 int nodus_monitor(nodus_proc *self, const nodus_term *target,
                   nodus_term *ref_out) {
+  RT_ASSERT_LOOP(self->node);
   nodus_node *node = self->node;
   nodus_term ref;
   int rc = nodus_make_ref(node, &ref);
@@ -274,6 +282,7 @@ int nodus_monitor(nodus_proc *self, const nodus_term *target,
 }
 
 int nodus_demonitor(nodus_proc *self, const nodus_term *ref) {
+  RT_ASSERT_LOOP(self->node);
   nodus_node *node = self->node;
   rt_monitor *m = rt_monitor_take(&self->mons_out, ref);
   if (!m) return 0;
@@ -295,6 +304,7 @@ int nodus_demonitor(nodus_proc *self, const nodus_term *ref) {
 }
 
 int nodus_monitor_node(nodus_proc *self, nodus_atom node_name, bool on) {
+  RT_ASSERT_LOOP(self->node);
   if (!on) {
     for (rt_node_watch **wp = &self->node_watches; *wp; wp = &(*wp)->next) {
       if ((*wp)->node == node_name) {
@@ -319,6 +329,7 @@ int nodus_monitor_node(nodus_proc *self, nodus_atom node_name, bool on) {
 /* ---- a process ends ---------------------------------------------------- */
 
 void rt_proc_signal_exit(nodus_proc *p) {
+  RT_ASSERT_LOOP(p->node);
   nodus_node *node = p->node;
   const nodus_term *reason = &p->exit_reason;
   rt_spawn_reqs_exit(p);
@@ -410,6 +421,7 @@ static void node_event(nodus_proc *p, nodus_atom peer, const char *what,
 
 void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up,
                           bool hidden, nodus_atom reason) {
+  RT_ASSERT_LOOP(node);
   if (was_up)
     rt_node_events_emit(node, &(nodus_node_event){peer, false, hidden, reason});
   size_t n;
@@ -457,6 +469,7 @@ void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up,
 }
 
 void rt_node_up_signals(nodus_node *node, nodus_atom peer, bool hidden) {
+  RT_ASSERT_LOOP(node);
   rt_node_events_emit(node, &(nodus_node_event){peer, true, hidden,
                                                 NODUS_ATOM_EMPTY});
   size_t n;

@@ -39,6 +39,7 @@ static void on_fire(uv_timer_t *h) {
 
 int nodus_send_after(nodus_proc *self, unsigned ms, const nodus_term *to,
                      nodus_term msg, nodus_term *tref) {
+  RT_ASSERT_LOOP(self->node);
   rt_timer *t = calloc(1, sizeof *t);
   int rc = t ? 0 : NODUS_ENOMEM;
   if (!rc) rc = nodus_copy(&t->to, to);
@@ -64,6 +65,7 @@ int nodus_send_after(nodus_proc *self, unsigned ms, const nodus_term *to,
 }
 
 int nodus_cancel_timer(nodus_proc *self, const nodus_term *tref) {
+  RT_ASSERT_LOOP(self->node);
   for (rt_timer *t = self->timers; t; t = t->next) {
     if (nodus_equal(&t->ref, tref)) {
       unlink_timer(t);
@@ -76,6 +78,7 @@ int nodus_cancel_timer(nodus_proc *self, const nodus_term *tref) {
 }
 
 void rt_timers_cancel_all(nodus_proc *p) {
+  RT_ASSERT_LOOP(p->node);
   while (p->timers) {
     rt_timer *t = p->timers;
     p->timers = t->next;
