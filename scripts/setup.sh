@@ -7,13 +7,18 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config     # the C build
   libuv1-dev libssl-dev zlib1g-dev     # libnodus's dependencies
-  erlang-base erlang-dev elixir        # real BEAM peers for interop tests
+  erlang-base erlang-dev elixir        # real BEAM peers (erl, erlc, epmd) for interop tests
+  coreutils                            # timeout, for the tests' deadlines
   clang libclang-rt-14-dev llvm        # libFuzzer targets and symbolizer
   iproute2 nftables                    # the test kit's namespaces and faults
   iptables libnetfilter-queue-dev      # the kit's NFQUEUE delay (no netem here)
   faketime                             # the kit's clock skew (libfaketime)
   dpkg-dev                             # cpack -G DEB's dpkg-shlibdeps (tests/package)
 )
+
+# The tests need nothing else (no python3: their helpers are bash or small
+# C programs built with them). A test that lacks something exits 77
+# (skipped); under scripts/test.sh (NODUS_REQUIRE_ALL=1) that is a failure.
 
 missing=()
 for p in "${packages[@]}"; do

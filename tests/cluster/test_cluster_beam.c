@@ -14,6 +14,8 @@ static const char *others(nodus_kit *kit, int a, int b) {
 }
 
 int main(void) {
+  int need = cluster_require(CLUSTER_NETNS | CLUSTER_BEAM);
+  if (need) return need;
   nodus_kit *kit;
   if (nodus_kit_fixture(&kit, 3, 3, NULL)) return 1;
   CHECK(nodus_kit_netns(kit));

@@ -59,6 +59,9 @@ static long udp_through(nodus_kit *kit, int port) {
 }
 
 int main(void) {
+  int need = cluster_require(CLUSTER_NETNS | CLUSTER_BEAM | CLUSTER_DELAY |
+                             CLUSTER_SKEW);
+  if (need) return need;
   nodus_kit *kit;
   if (nodus_kit_fixture(&kit, 3, 2, NULL)) return 1;
   CHECK(nodus_kit_netns(kit));

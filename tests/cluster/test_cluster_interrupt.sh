@@ -3,6 +3,9 @@
 # handlers (nothing left); SIGKILL cannot be caught, nodes die with their
 # parent (PDEATHSIG) and `nodus cluster down --all` removes the rest.
 set -u
+source "$(dirname "$0")/../skip_lib.sh"
+need_root "network namespaces"
+need ip nft erl epmd
 build=${1:-build}
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1" >&2; fi; }
@@ -23,7 +26,9 @@ for sig in INT TERM KILL; do
     check "$sig/$kind: namespaces exist" '[ "$(ip netns list | grep -c "^$prefix-")" -ge 3 ]'
     kill -$sig $pid; wait $pid 2>/dev/null
     if [ $sig = KILL ]; then
-      sleep 0.3
+      # The nodes die with their parent (PDEATHSIG); give them the chance
+      # (what is left, e.g. BEAM's helpers, is down --all's to remove).
+      for _ in $(seq 30); do [ -z "$(live_procs "$prefix")" ] && break; sleep 0.1; done
       "$build/bin/nodus" cluster down --all --dir /tmp/nodus-no-such-dir >/dev/null
     fi
     for _ in $(seq 50); do [ -z "$(live_procs "$prefix")" ] && break; sleep 0.1; done

@@ -6,6 +6,9 @@
 #include "cluster_util.h"
 
 int main(void) {
+  /* No namespaces: this one runs as any user. */
+  int need = cluster_require(CLUSTER_BEAM | CLUSTER_ELIXIR);
+  if (need) return need;
   nodus_kit_opts o = {.nodes = 2, .beam = 1, .net = NODUS_KIT_NET_LOOPBACK,
                       .elixir = true, .log = stderr};
   nodus_kit *kit;

@@ -124,6 +124,8 @@ static void dump_logs(nodus_kit *k) {
 }
 
 int main(void) {
+  int need = cluster_require(CLUSTER_NETNS);
+  if (need) return need;
   char exec[600];
   exec_path(exec, sizeof exec);
   /* ticktime 2 s: a cut link is declared down in 2-3 s, not BEAM's 60. */

@@ -1,8 +1,8 @@
 /* Fuzz target for the ETF decoder: any input must decode or fail with a
  * clean error (ASan/UBSan watch for the rest). What decodes must survive a
- * round trip: encode, decode again, and get an =:= term whose encoding is
- * the same bytes. Small limits keep each run fast and reach the limit
- * paths. */
+ * round trip: encode, decode again, and get an =:= term (equal in term
+ * order too, with the same hash) whose encoding is the same bytes. Small
+ * limits keep each run fast and reach the limit paths. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                              .max_new_atoms = 1};
   if (nodus_etf_decode(a, alen, &loose, &u, NULL)) fail("re-decode failed");
   if (!nodus_equal(&t, &u)) fail("round trip changed the term");
+  if (nodus_compare(&t, &u) != 0 || nodus_compare_exact(&t, &u) != 0)
+    fail("round trip changed the term's order");
+  if (nodus_hash(&t) != nodus_hash(&u)) fail("=:= terms hash differently");
   if (nodus_etf_encode(&u, NULL, &b, &blen)) fail("second encode failed");
   if (alen != blen || memcmp(a, b, alen) != 0) fail("encodings differ");
   /* Compressed output must decode to the same term. */

@@ -1,13 +1,15 @@
 /* Fuzz target: parse arbitrary bytes as an Erlang term literal; whatever
- * parses must print, and the printed text must parse back to a term that
- * prints identically — except export funs with non-ASCII atoms, which
+ * parses must print, and the printed text must parse back to an =:= term
+ * that prints identically — except export funs with non-ASCII atoms, which
  * print as erl shows them (each UTF-8 byte as a character) and, as in
- * erl, do not read back. */
+ * erl, do not read back. Every term that parses also goes through ETF:
+ * encode and decode give an =:= term. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_assert.h"
 #include "nodus/term.h"
 
 static int has_non_ascii_fun(const nodus_term *t) {
@@ -38,6 +40,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rc == NODUS_ESYNTAX && pos > size) abort(); /* position in range */
     return 0;
   }
+  uint8_t *etf = NULL;
+  size_t etf_len = 0;
+  nodus_term e;
+  FUZZ_ASSERT(nodus_etf_encode(&t, NULL, &etf, &etf_len) == 0);
+  FUZZ_ASSERT(nodus_etf_decode(etf, etf_len, NULL, &e, NULL) == 0);
+  FUZZ_ASSERT(nodus_equal(&t, &e));
+  free(etf);
+  nodus_term_free(&e);
   char *a = NULL, *b = NULL;
   size_t alen = 0, blen = 0;
   if (nodus_print(&t, NULL, &a, &alen) != 0) abort();
@@ -51,6 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rc) {
     fprintf(stderr, "printed text does not parse (%d at %zu): %s\n", rc, pos,
             a);
+    abort();
+  }
+  if (!nodus_equal(&t, &u)) {
+    fprintf(stderr, "parse(print(T)) is not T: %s\n", a);
     abort();
   }
   if (nodus_print(&u, NULL, &b, &blen) != 0) abort();

@@ -58,11 +58,9 @@ dl_cleanup() {
 trap dl_cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! command -v erl >/dev/null || ! command -v epmd >/dev/null; then
-  echo "SKIP: erl/epmd not installed"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+# Missing tools skip the test (exit 77), or fail it under NODUS_REQUIRE_ALL=1.
+source "$(dirname "${BASH_SOURCE[0]}")/../skip_lib.sh"
+need erl epmd
 if [ ! -x "$DIST_NODE" ]; then
   echo "no $DIST_NODE"
   echo "0 passed, 1 failed"

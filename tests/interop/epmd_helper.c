@@ -6,11 +6,17 @@
  *   epmd_helper port_please NAME EPMD_PORT
  *       prints "port P type T high H low L" (exit 0) or "notfound" (exit 3)
  *   epmd_helper names EPMD_PORT
- *       prints the names as `name N at port P` lines. */
+ *       prints the names as `name N at port P` lines.
+ *   epmd_helper free_port
+ *       prints a TCP port the kernel had free a moment ago (bound to port 0
+ *       on every address, then closed), for a server of our own. */
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "dist/epmd_client.h"
@@ -70,7 +76,24 @@ static int do_register(const char *name, int listen_port, int epmd_port) {
   return st.status;
 }
 
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_ANY)};
+  socklen_t len = sizeof sa;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+    perror("epmd_helper: free_port");
+    if (fd >= 0) close(fd);
+    return 1;
+  }
+  printf("%u\n", (unsigned)ntohs(sa.sin_port));
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "free_port")) return free_port();
   if (argc == 5 && !strcmp(argv[1], "register"))
     return do_register(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc == 4 && !strcmp(argv[1], "port_please")) {
@@ -106,7 +129,8 @@ int main(int argc, char **argv) {
   }
   fputs("usage: epmd_helper register NAME LISTEN_PORT EPMD_PORT\n"
         "       epmd_helper port_please NAME EPMD_PORT\n"
-        "       epmd_helper names EPMD_PORT\n",
+        "       epmd_helper names EPMD_PORT\n"
+        "       epmd_helper free_port\n",
         stderr);
   return 2;
 }

@@ -5,7 +5,9 @@
  *
  * Servers (registered names):
  *   echo      call X -> {echo, X}; cast {note, Pid, X} -> Pid ! {noted, X}
- *   slow      call X -> replies {slow, X} after 2 s (a deferred reply)
+ *   slow      call X -> replies {slow, X} after 2 s (a deferred reply);
+ *             prints "slow: call" on stderr when a call arrives, the
+ *             proof tests wait for before killing the node mid-call
  *   deferred  call X -> NOREPLY, then {later, X} 20 ms later
  *   stopper   call {stop, R} -> stops with R, no reply; {stop_reply, R} ->
  *             replies stopping, then stops with R
@@ -83,6 +85,7 @@ static int later(nodus_proc *self, const nodus_term *from, const char *tag,
 static int slow_call(nodus_proc *self, void *st, const nodus_term *req,
                      const nodus_term *from, nodus_term *reply,
                      nodus_term *stop) {
+  fputs("slow: call\n", stderr); /* unbuffered: out before the reply */
   return later(self, from, "slow", req, 2000);
 }
 

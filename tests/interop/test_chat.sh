@@ -8,11 +8,7 @@ source "$(dirname "$0")/dist_lib.sh" "$1"
 CHAT=$BUILD_DIR/bin/chat
 FIXTURE=$(cd "$(dirname "$0")" && pwd)/chat.exs
 
-if ! command -v elixir >/dev/null; then
-  echo "SKIP: elixir not installed"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+need elixir
 
 # chat_start ID CMD...: stdin on a FIFO we hold open (fd in FD_ID).
 chat_start() {

@@ -22,8 +22,8 @@ fail() {
   exit 1
 }
 
-command -v erl >/dev/null && command -v erlc >/dev/null ||
-  fail "erl/erlc not found (install erlang-base)"
+source "$(dirname "$0")/../skip_lib.sh"
+need erl erlc
 [ -x "$checker" ] || fail "$checker not built"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nodus_compare.XXXXXX") || fail "mktemp"

@@ -25,9 +25,8 @@ if [ ! -x "$BIN" ]; then
   echo "etf_conformance: $BIN not built" >&2
   exit 1
 fi
-for tool in erl erlc timeout; do
-  command -v "$tool" >/dev/null || { echo "etf_conformance: $tool not found" >&2; exit 1; }
-done
+source "$HERE/../skip_lib.sh"
+need erl erlc timeout
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

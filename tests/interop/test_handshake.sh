@@ -22,11 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-if ! command -v erl >/dev/null || ! command -v epmd >/dev/null; then
-  echo "SKIP: erl/epmd not installed"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+source "$(dirname "$0")/../skip_lib.sh"
+need erl epmd
 [ -x "$PROBE" ] || { echo "no $PROBE"; echo "0 passed, 1 failed"; exit 1; }
 
 ok() { echo "PASS: $1"; passed=$((passed + 1)); }

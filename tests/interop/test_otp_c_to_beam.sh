@@ -9,11 +9,7 @@
 source "$(dirname "$0")/dist_lib.sh" "$1"
 DIST_NODE=$BUILD_DIR/bin/otp_node
 
-if ! command -v elixir >/dev/null; then
-  echo "SKIP: elixir not installed"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+need elixir
 
 C1=occ1_$$
 C2=occ2_$$
@@ -29,6 +25,7 @@ defmodule Counter do
   def handle_call(:get, _from, n), do: {:reply, n, n}
   def handle_call({:add, k}, _from, n), do: {:reply, n + k, n + k}
   def handle_call({:sleep, ms}, _from, n) do
+    IO.puts("SLEEPING #{ms}")
     Process.sleep(ms)
     {:reply, :slept, n}
   end
@@ -88,7 +85,10 @@ c_check c1 "C -> C introspection" "rpc${T}$C2N${T}nodus${T}process_info${T}[echo
 c1fd=$CFD_c1
 before=$(lines "$WORK/c1.out")
 echo "call${T}{ex_counter, '$EXN'}${T}{sleep, 20000}${T}30000" >&"$c1fd"
-sleep 0.5
+# Killed only once the server says it has the call.
+if ! eventually 10 grep_file "$WORK/ex.out" '^SLEEPING 20000$'; then
+  ko "node killed mid-call: the call never reached the Elixir server"
+fi
 kill -9 "$EXPID"
 if eventually 10 more_lines "$WORK/c1.out" "$before" &&
    sed -n "$((before + 1))p" "$WORK/c1.out" | grep -q '^error NODUS_ENOCONN'; then

@@ -10,11 +10,7 @@
 source "$(dirname "$0")/dist_lib.sh" "$1"
 DIST_NODE=$BUILD_DIR/bin/task_node
 
-if ! command -v elixir >/dev/null; then
-  echo "SKIP: elixir not installed"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+need elixir
 
 C1=sv1_$$
 cnode_start c1 "$C1" || { ko "task_node c1 starts"; finish; }

@@ -10,9 +10,7 @@
 source "$(dirname "$0")/dist_lib.sh" "$1"
 DIST_NODE=$BUILD_DIR/bin/pg_node
 FIXTURE=$(cd "$(dirname "$0")" && pwd)/phoenix_pubsub_fixture.exs
-if ! command -v elixir >/dev/null; then
-  echo "SKIP: elixir not installed"; echo "0 passed, 0 failed"; exit 0
-fi
+need elixir
 [ -x "$DIST_NODE" ] || { ko "no $DIST_NODE"; finish; }
 
 CNAME=psc_$$

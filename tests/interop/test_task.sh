@@ -11,11 +11,7 @@
 source "$(dirname "$0")/dist_lib.sh" "$1"
 DIST_NODE=$BUILD_DIR/bin/task_node
 
-if ! command -v elixir >/dev/null; then
-  echo "SKIP: elixir not installed"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+need elixir
 
 C1=tk1_$$
 C2=tk2_$$
@@ -68,7 +64,7 @@ spawn(fn ->
   t = Task.Supervisor.async({T.TaskSup, c2}, T, :sleep, [10000])
   send(me, {:mid, (try do Task.await(t, 20000) catch :exit, e -> e end)})
 end)
-Process.sleep(300)
+# The shell kills c2 once the task says it runs there.
 IO.puts("KILL_C2")
 T.t("C node dies mid-task: Task.await exits with nodedown",
     (receive do {:mid, {{:nodedown, ^c2}, {Task, :await, [_, 20000]}}} -> true; {:mid, o} -> o after 10000 -> :timeout end))
@@ -82,7 +78,8 @@ C1="$C1@$HOST" C2="$C2@$HOST" elixir --sname "$EX" --cookie "$COOKIE" \
 PIDS+=($!)
 EPID_e=$!
 if eventually 40 grep_file "$WORK/e.out" '^(KILL_C2|FAIL ping)'; then
-  eventually 5 grep_file "$WORK/c2.err" sleeping
+  eventually 10 grep_file "$WORK/c2.err" '^sleeping' ||
+    ko "C node dies mid-task: the task never started on c2"
   kill_now "$(cnode_pid c2)"
   cnode_forget c2
 fi
@@ -111,6 +108,9 @@ mid_task() { # DESC PEER KILLPID LOGFILE PATTERN
   echo "task $SUP $2 Elixir.T sleep [10000] 20000" >&"$CFD_c1"
   if eventually 10 more_in "$4" "$5" "$seen"; then
     kill_now "$3"
+  else
+    ko "$1: the task never started (no new /$5/ in $4)"
+    return
   fi
   if eventually 15 more_lines "$WORK/c1.out" "$before" &&
     [[ $(sed -n "$((before + 1))p" "$WORK/c1.out") == "error NODUS_ENOCONN" ]]; then
