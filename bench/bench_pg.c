@@ -103,9 +103,9 @@ static void bench_joins(int port, int n) {
   printf("joins_per_s %.0f\n", n / join_secs);
   printf("visible_ms %.1f\n", visible * 1000);
   nodus_term_free(&pid);
-  nodus_pg_release(scope_b);
+  nodus_pg_close(scope_b);
   nodus_node_close(b);
-  nodus_pg_release(scope_a);
+  nodus_pg_close(scope_a);
   nodus_node_close(a);
 }
 

@@ -338,8 +338,8 @@ int main(int argc, char **argv) {
   size_t cap = 0;
   while (getline(&line, &cap, stdin) > 0 && strncmp(line, "quit", 4)) command(line);
   free(line);
+  nodus_pg_close(scope);
   nodus_node_close(node);
-  nodus_pg_release(scope);
   nodus_term_free(&self_pid);
   free(cache);
   free(known);

@@ -12,10 +12,21 @@
  * wait for the loop, as pg reads its ETS table; changes (join, leave,
  * monitors) run on the node's loop and return when done, as pg's calls.
  *
- * Lifetime: nodus_pg_start gives a handle (one reference); release it with
- * nodus_pg_release. The scope runs until nodus_pg_stop or nodus_node_close;
- * after that calls return NODUS_ESTATE and reads return empty lists. Only
- * nodus_pg_release is allowed after nodus_node_close. */
+ * Lifetime, the same as a pub/sub handle's (pubsub.h): nodus_pg_start
+ * gives a handle, nodus_pg_close ends it, once. Closing stops the scope
+ * (pg's scope process ends and its members leave everywhere) and frees the
+ * handle. Close before or after nodus_node_close, as you like: after it
+ * the scope has already ended with the node and close only frees; but not
+ * while nodus_node_close runs on another thread. Every other call needs
+ * the node: not after nodus_node_close. Once the scope has ended (closed
+ * through another handle, or the node closing), changes return
+ * NODUS_ESTATE and reads return empty lists.
+ *
+ * Shared scopes: a second nodus_pg_start of a running scope gives another
+ * handle to the same scope (pub/sub holds one to its own). Closing any
+ * handle stops the scope for all; nodus_pg_release gives a handle up
+ * without stopping it, so the scope then runs until some holder closes
+ * it or the node closes. */
 #ifndef NODUS_PG_H
 #define NODUS_PG_H
 
@@ -31,8 +42,9 @@ typedef struct nodus_pg nodus_pg;
  * reference to it when this node already runs it. NODUS_EEXIST when some
  * other process holds the name. */
 int nodus_pg_start(nodus_node *node, const char *scope, nodus_pg **pg);
-/* Ends the scope process (its members leave everywhere). */
-int nodus_pg_stop(nodus_pg *pg);
+/* Stops the scope (if it still runs) and frees pg. NULL: nothing. */
+void nodus_pg_close(nodus_pg *pg);
+/* Frees pg and leaves the scope running. NULL: nothing. */
 void nodus_pg_release(nodus_pg *pg);
 nodus_atom nodus_pg_scope_name(const nodus_pg *pg);
 

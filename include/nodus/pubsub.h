@@ -36,7 +36,11 @@ typedef struct nodus_pubsub_opts {
  * workers. NODUS_EEXIST if this node already runs a PubSub of that name. */
 int nodus_pubsub_start(nodus_node *node, const nodus_pubsub_opts *opts,
                        nodus_pubsub **ps);
-/* Stops the workers and frees ps. Call it before nodus_node_close. */
+/* Stops the workers (they leave their pg groups) and frees ps. Before or
+ * after nodus_node_close, as nodus_pg_close: after it the workers have
+ * ended with the node and close only frees; not while nodus_node_close
+ * runs on another thread. Every other call needs the node: not after
+ * nodus_node_close. NULL: nothing. */
 void nodus_pubsub_close(nodus_pubsub *ps);
 
 /* `pid` (of this node) gets every message broadcast to topic until it

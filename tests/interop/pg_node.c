@@ -186,8 +186,8 @@ int main(int argc, char **argv) {
   while (fgets(line, sizeof line, stdin) && strncmp(line, "quit", 4)) {
   }
   nodus_pubsub_close(pubsub);
+  nodus_pg_close(scope);
   nodus_node_close(node);
-  nodus_pg_release(scope);
   for (size_t i = 0; i < ngot; i++) nodus_term_free(&got[i]);
   free(got);
   return 0;

@@ -210,21 +210,31 @@ static void two_nodes(void) {
   nodus_mailbox_close(mb2);
   EVENTUALLY(n_members(pa, &g) == 2);
 
-  /* The remote scope stops: its members leave here. */
-  CHECK_RC(nodus_pg_stop(pb), 0);
+  /* The remote scope stops: its members leave here. Another handle to
+   * it sees it ended. */
+  nodus_pg *pb_again;
+  CHECK_RC(nodus_pg_start(nb, "test_scope", &pb_again), 0);
+  CHECK(pb_again == pb);
+  nodus_pg_close(pb);
   EVENTUALLY(count_in(pa, &g, pb1, false) == 0);
   CHECK(count_in(pa, &g, pa1, false) == 1);
-  nodus_pg_release(pb);
+  CHECK_RC(nodus_pg_join(pb_again, &g, pb1), NODUS_ESTATE);
+  nodus_pg_close(pb_again); /* ended already: only frees */
   CHECK_RC(nodus_pg_start(nb, "test_scope", &pb), 0);
   EVENTUALLY(count_in(pb, &g, pa1, false) == 1); /* discovered again */
   CHECK_RC(nodus_pg_join(pb, &g, pb1), 0);
   EVENTUALLY(count_in(pa, &g, pb1, false) == 1);
 
-  /* The remote node closes: noconnection DOWN, members gone. */
+  /* The remote node closes: noconnection DOWN, members gone. Its handles
+   * close after it, safely (ASan). */
+  nodus_pubsub *ps;
+  nodus_pubsub_opts po = {.name = "Elixir.Test.PubSub"};
+  CHECK_RC(nodus_pubsub_start(nb, &po, &ps), 0);
   nodus_mailbox_close(mb1);
-  nodus_pg_release(pb);
   nodus_node_close(nb);
   nb = NULL;
+  nodus_pg_close(pb);
+  nodus_pubsub_close(ps);
   EVENTUALLY(n_members(pa, &g) == 1);
   nodus_mailbox_close(ma);
   EVENTUALLY(n_groups(pa) == 0);
@@ -249,10 +259,10 @@ int main(void) {
   if (!check_failed) local_semantics();
   if (!check_failed) two_nodes();
   if (nb) {
-    nodus_pg_release(pb);
+    nodus_pg_close(pb);
     nodus_node_close(nb);
   }
-  nodus_pg_release(pa);
+  nodus_pg_close(pa); /* before the node closes, the usual order */
   nodus_node_close(na);
   return check_report();
 }

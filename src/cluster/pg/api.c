@@ -107,9 +107,20 @@ static void stop_on_loop(nodus_node *node, void *arg) {
   nodus_exit(pg->proc, &reason); /* scope_exit cleans up */
 }
 
-int nodus_pg_stop(nodus_pg *pg) {
-  if (!pg) return NODUS_EINVAL;
-  return nodus_node_call(pg->node, stop_on_loop, pg);
+static bool registry_has(nodus_pg *pg) {
+  pthread_mutex_lock(&registry_lock);
+  nodus_pg *p = registry;
+  while (p && p != pg) p = p->next_running;
+  pthread_mutex_unlock(&registry_lock);
+  return p != NULL;
+}
+
+void nodus_pg_close(nodus_pg *pg) {
+  if (!pg) return;
+  /* A scope leaves the registry when its process ends, as every process
+   * does when the node closes: one still there runs on a live node. */
+  if (registry_has(pg)) nodus_node_call(pg->node, stop_on_loop, pg);
+  pg_unref(pg);
 }
 
 void nodus_pg_release(nodus_pg *pg) {

@@ -49,6 +49,11 @@ static void worker_msg(nodus_proc *self, const nodus_term *msg) {
   /* Anything else is ignored, as PG2Worker's catch-all handle_info. */
 }
 
+static void worker_exit(nodus_proc *self, const nodus_term *reason) {
+  nodus_pubsub *ps = nodus_proc_state(self);
+  if (ps) atomic_fetch_sub(&ps->live_workers, 1);
+}
+
 struct watch_job {
   nodus_pubsub *ps;
   nodus_term pid;
@@ -85,11 +90,22 @@ static void start_on_loop(nodus_node *node, void *arg) {
   nodus_pubsub *ps = c->ps;
   for (unsigned i = 0; i < ps->pool && !c->rc; i++) {
     const char *group = nodus_atom_text(ps->groups[i].v.atom, NULL);
-    nodus_proc_spec spec = {
-        .on_message = worker_msg, .state = ps, .register_name = group};
+    nodus_proc_spec spec = {.on_message = worker_msg,
+                            .on_exit = worker_exit,
+                            .state = ps,
+                            .register_name = group};
     if ((c->rc = nodus_spawn(node, &spec, &ps->workers[i]))) break;
+    atomic_fetch_add(&ps->live_workers, 1);
     c->rc = nodus_pg_join(ps->scope, &ps->groups[i], &ps->workers[i]);
   }
+}
+
+static void free_watched(nodus_pubsub *ps) {
+  TERMMAP_FOREACH(&ps->watched, s) {
+    nodus_term_free(s->value);
+    free(s->value);
+  }
+  termmap_free(&ps->watched);
 }
 
 static void close_on_loop(nodus_node *node, void *arg) {
@@ -102,11 +118,7 @@ static void close_on_loop(nodus_node *node, void *arg) {
                         : NULL;
     if (w) nodus_exit(w, &reason); /* pg sees the DOWN; they leave */
   }
-  TERMMAP_FOREACH(&ps->watched, s) {
-    nodus_term_free(s->value);
-    free(s->value);
-  }
-  termmap_free(&ps->watched);
+  free_watched(ps);
 }
 
 static void ps_free(nodus_pubsub *ps) {
@@ -173,7 +185,12 @@ int nodus_pubsub_start(nodus_node *node, const nodus_pubsub_opts *opts,
 
 void nodus_pubsub_close(nodus_pubsub *ps) {
   if (!ps) return;
-  nodus_node_call(ps->node, close_on_loop, ps);
+  /* Workers end with the node: none alive means the node (and its loop)
+   * may be gone, so it is not touched. */
+  if (atomic_load(&ps->live_workers))
+    nodus_node_call(ps->node, close_on_loop, ps);
+  else
+    free_watched(ps);
   ps_free(ps);
 }
 

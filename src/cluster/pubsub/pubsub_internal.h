@@ -19,6 +19,7 @@ struct nodus_pubsub {
   nodus_term *workers; /* their pids */
   nodus_term dispatcher; /* 'Elixir.Phoenix.PubSub' */
   atomic_uint next_group;
+  atomic_uint live_workers; /* workers whose process has not ended */
 
   /* Subscriptions: topic (binary) -> termvec of pids. Any thread. */
   pthread_mutex_t lock;
