@@ -7,22 +7,18 @@
  *
  * The helper hands the outcome to a blocked thread (nodus_call) or as a
  * message to a process (nodus_call_async). */
-#include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "otp/otp_internal.h"
+#include "runtime/waiter.h"
 
 typedef struct otp_caller {
   nodus_node *node;
   bool threaded;
-  /* threaded: the waiting thread and the helper each hold a reference */
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  int refs;
+  /* threaded: the outcome for the waiting thread; it and the helper each
+   * hold a reference */
+  rt_handoff hand;
   bool done;
-  int rc;
-  nodus_term result;
   /* the call */
   nodus_term server, request;
   int timeout_ms;
@@ -32,7 +28,6 @@ typedef struct otp_caller {
 } otp_caller;
 
 static void caller_free(otp_caller *c) {
-  nodus_term_free(&c->result);
   nodus_term_free(&c->server);
   nodus_term_free(&c->request);
   nodus_term_free(&c->mref);
@@ -40,10 +35,7 @@ static void caller_free(otp_caller *c) {
   nodus_term_free(&c->helper);
   nodus_term_free(&c->notify);
   nodus_term_free(&c->notify_mref);
-  if (c->threaded) {
-    pthread_mutex_destroy(&c->lock);
-    pthread_cond_destroy(&c->cond);
-  }
+  if (c->threaded) rt_handoff_destroy(&c->hand);
   free(c);
 }
 
@@ -52,10 +44,7 @@ static void caller_release(otp_caller *c) {
     caller_free(c);
     return;
   }
-  pthread_mutex_lock(&c->lock);
-  bool last = --c->refs == 0;
-  pthread_mutex_unlock(&c->lock);
-  if (last) caller_free(c);
+  if (rt_handoff_release(&c->hand)) caller_free(c);
 }
 
 /* The async outcome: {ok, Reply} | {error, timeout | noproc | noconnection
@@ -80,15 +69,10 @@ static void caller_finish(nodus_proc *self, otp_caller *c, int rc,
     nodus_term_free(&result);
     return;
   }
+  c->done = true;
   if (c->threaded) {
-    pthread_mutex_lock(&c->lock);
-    c->done = true;
-    c->rc = rc;
-    c->result = result;
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->lock);
+    rt_handoff_put(&c->hand, rc, result);
   } else {
-    c->done = true;
     if (notify && self)
       nodus_send_from(self, &c->notify,
                       rt_tuple(3, rt_atom("nodus_call"), rt_copy(&c->alias),
@@ -231,50 +215,18 @@ static otp_caller *caller_new(nodus_node *node, const nodus_term *server,
   c->request = request;
   c->timeout_ms = timeout_ms;
   c->threaded = threaded;
-  if (threaded) {
-    c->refs = 2;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&c->lock, NULL);
-  }
+  if (threaded) rt_handoff_init(&c->hand);
   return c;
 }
 
-static struct timespec deadline_in(int ms) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  t.tv_sec += ms / 1000;
-  t.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (t.tv_nsec >= 1000000000L) {
-    t.tv_sec++;
-    t.tv_nsec -= 1000000000L;
-  }
-  return t;
-}
-
-/* Waits for a threaded call until `until` (NULL: forever). Returns its
- * code and moves the result out, or abandons it with NODUS_ETIMEDOUT. The
- * thread's reference is gone afterwards. */
-static int caller_wait(otp_caller *c, const struct timespec *until,
+/* Waits for a threaded call until the deadline. Returns its code and
+ * moves the result out, or abandons it with NODUS_ETIMEDOUT. The thread's
+ * reference is gone afterwards. */
+static int caller_wait(otp_caller *c, const rt_deadline *until,
                        nodus_term *reply) {
-  pthread_mutex_lock(&c->lock);
-  while (!c->done) {
-    if (!until) pthread_cond_wait(&c->cond, &c->lock);
-    else if (pthread_cond_timedwait(&c->cond, &c->lock, until) == ETIMEDOUT)
-      break;
-  }
-  bool done = c->done;
   int rc = NODUS_ETIMEDOUT;
-  if (done) {
-    rc = c->rc;
-    if (reply) *reply = c->result;
-    else nodus_term_free(&c->result);
-    c->result = (nodus_term){0};
-  }
-  pthread_mutex_unlock(&c->lock);
+  bool done = rt_handoff_take(&c->hand, until, &rc, reply);
+  if (!done) rc = NODUS_ETIMEDOUT;
   if (done || nodus_node_post(c->node, call_abandon, c)) caller_release(c);
   return rc;
 }
@@ -312,8 +264,8 @@ int nodus_call(nodus_node *node, const nodus_term *server, nodus_term request,
   if (reply) *reply = (nodus_term){0};
   otp_caller *c = call_begin(node, server, request, timeout_ms, &rc);
   if (!c) return rc;
-  struct timespec until = deadline_in(timeout_ms);
-  return caller_wait(c, timeout_ms < 0 ? NULL : &until, reply);
+  rt_deadline until = rt_deadline_in(timeout_ms);
+  return caller_wait(c, &until, reply);
 }
 
 int nodus_call_async(nodus_proc *self, const nodus_term *server,
@@ -389,11 +341,11 @@ int nodus_multi_call(nodus_node *node, const nodus_term *nodes,
                           &codes[i]);
     nodus_term_free(&server);
   }
-  struct timespec until = deadline_in(timeout_ms);
+  rt_deadline until = rt_deadline_in(timeout_ms);
   size_t n_ok = 0;
   for (size_t i = 0; i < n; i++) {
     if (calls[i])
-      codes[i] = caller_wait(calls[i], timeout_ms < 0 ? NULL : &until, &got[i]);
+      codes[i] = caller_wait(calls[i], &until, &got[i]);
     n_ok += codes[i] == 0;
   }
   /* [{Node, Reply}] in the order asked; bad nodes likewise. */

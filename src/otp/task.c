@@ -5,22 +5,17 @@
  * DOWN. It traps exits so a crashing task reaches it as a DOWN reason
  * rather than killing it; when the caller gives up, the helper exits with
  * `shutdown`, which takes the linked task with it. */
-#include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "nodus/task.h"
 #include "otp/otp_internal.h"
+#include "runtime/waiter.h"
 
 struct nodus_task {
   nodus_node *node;
   bool threaded;
-  pthread_mutex_t lock; /* threaded: done, rc, result, refs */
-  pthread_cond_t cond;
-  int refs; /* threaded: the waiting thread and the helper */
+  rt_handoff hand; /* threaded: the waiting thread's and the helper's */
   bool done;
-  int rc;
-  nodus_term result;
   /* loop-side */
   nodus_term sup, mfa, helper, call_ref, task_pid, mref;
   nodus_term notify, notify_mref, id; /* process callers */
@@ -28,15 +23,12 @@ struct nodus_task {
 };
 
 static void task_free(nodus_task *t) {
-  nodus_term *terms[] = {&t->result, &t->sup, &t->mfa, &t->helper,
+  nodus_term *terms[] = {&t->sup, &t->mfa, &t->helper,
                          &t->call_ref, &t->task_pid, &t->mref, &t->notify,
                          &t->notify_mref, &t->id};
   for (size_t i = 0; i < sizeof terms / sizeof *terms; i++)
     nodus_term_free(terms[i]);
-  if (t->threaded) {
-    pthread_mutex_destroy(&t->lock);
-    pthread_cond_destroy(&t->cond);
-  }
+  if (t->threaded) rt_handoff_destroy(&t->hand);
   free(t);
 }
 
@@ -45,10 +37,7 @@ static void task_release(nodus_task *t) {
     task_free(t);
     return;
   }
-  pthread_mutex_lock(&t->lock);
-  bool last = --t->refs == 0;
-  pthread_mutex_unlock(&t->lock);
-  if (last) task_free(t);
+  if (rt_handoff_release(&t->hand)) task_free(t);
 }
 
 static nodus_term outcome_message(const nodus_task *t, int rc,
@@ -78,15 +67,10 @@ static void task_finish(nodus_proc *self, nodus_task *t, int rc,
     nodus_term_free(&result);
     return;
   }
+  t->done = true;
   if (t->threaded) {
-    pthread_mutex_lock(&t->lock);
-    t->done = true;
-    t->rc = rc;
-    t->result = result;
-    pthread_cond_signal(&t->cond);
-    pthread_mutex_unlock(&t->lock);
+    rt_handoff_put(&t->hand, rc, result);
   } else {
-    t->done = true;
     if (self && t->notify.type)
       nodus_send_from(self, &t->notify, outcome_message(t, rc, result));
     else
@@ -234,15 +218,7 @@ static nodus_task *task_new(nodus_node *node, const nodus_term *sup,
     if (t) task_free(t);
     return NULL;
   }
-  if (threaded) {
-    t->refs = 2;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&t->lock, NULL);
-  }
+  if (threaded) rt_handoff_init(&t->hand);
   return t;
 }
 
@@ -272,37 +248,13 @@ static void abandon_on_loop(nodus_node *node, void *arg) {
   task_release(t); /* the thread's reference, handed to us */
 }
 
-static struct timespec deadline_in(int ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
-  return ts;
-}
-
 int nodus_task_await(nodus_task *t, int timeout_ms, nodus_term *result) {
   if (!t) return NODUS_EINVAL;
   if (result) *result = (nodus_term){0};
-  struct timespec until = deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
-  pthread_mutex_lock(&t->lock);
-  while (!t->done) {
-    if (timeout_ms < 0) pthread_cond_wait(&t->cond, &t->lock);
-    else if (pthread_cond_timedwait(&t->cond, &t->lock, &until) == ETIMEDOUT)
-      break;
-  }
-  bool done = t->done;
+  rt_deadline until = rt_deadline_in(timeout_ms);
   int rc = NODUS_ETIMEDOUT;
-  if (done) {
-    rc = t->rc == NODUS_ESTATE ? NODUS_ESTATE : t->rc;
-    if (result) *result = t->result;
-    else nodus_term_free(&t->result);
-    t->result = (nodus_term){0};
-  }
-  pthread_mutex_unlock(&t->lock);
+  bool done = rt_handoff_take(&t->hand, &until, &rc, result);
+  if (!done) rc = NODUS_ETIMEDOUT;
   if (done || nodus_node_post(t->node, abandon_on_loop, t)) task_release(t);
   return rc;
 }

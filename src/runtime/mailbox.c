@@ -1,18 +1,16 @@
 /* Mailboxes: processes whose messages queue up for a thread, so code on
  * other threads can be written straight-line (receive ... after). The
  * queue has its own lock; everything else goes through the loop. */
-#include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "runtime/node_internal.h"
+#include "runtime/waiter.h"
 
 struct nodus_mailbox {
   nodus_node *node;
   nodus_proc *proc; /* loop thread only; NULL once the process ended */
   nodus_term pid;
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
+  rt_waiter w; /* guards queue and ended */
   msg_queue queue;
   bool ended;
 };
@@ -25,18 +23,18 @@ static void mailbox_msg(nodus_proc *self, const nodus_term *msg) {
     rt_log(self->node, NODUS_LOG_ERROR, "mailbox", "out of memory: lost one");
     return;
   }
-  pthread_mutex_lock(&mb->lock);
+  pthread_mutex_lock(&mb->w.lock);
   msgq_push(&mb->queue, m);
-  pthread_cond_signal(&mb->cond);
-  pthread_mutex_unlock(&mb->lock);
+  pthread_cond_signal(&mb->w.cond);
+  pthread_mutex_unlock(&mb->w.lock);
 }
 
 void rt_mailbox_proc_exit(nodus_mailbox *mb) {
-  pthread_mutex_lock(&mb->lock);
+  pthread_mutex_lock(&mb->w.lock);
   mb->proc = NULL;
   mb->ended = true;
-  pthread_cond_broadcast(&mb->cond);
-  pthread_mutex_unlock(&mb->lock);
+  pthread_cond_broadcast(&mb->w.cond);
+  pthread_mutex_unlock(&mb->w.lock);
 }
 
 struct open_call {
@@ -59,12 +57,7 @@ int nodus_mailbox_open(nodus_node *node, nodus_mailbox **out) {
   nodus_mailbox *mb = calloc(1, sizeof *mb);
   if (!mb) return NODUS_ENOMEM;
   mb->node = node;
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&mb->cond, &ca);
-  pthread_condattr_destroy(&ca);
-  pthread_mutex_init(&mb->lock, NULL);
+  rt_waiter_init(&mb->w);
   struct open_call c = {mb, NODUS_ESTATE};
   rt_call_sync(node, open_on_loop, &c);
   if (c.rc) {
@@ -77,35 +70,16 @@ int nodus_mailbox_open(nodus_node *node, nodus_mailbox **out) {
 
 const nodus_term *nodus_mailbox_pid(const nodus_mailbox *mb) { return &mb->pid; }
 
-static struct timespec deadline_after(int timeout_ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  if (timeout_ms > 0) {
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
-    }
-  }
-  return until;
-}
-
 int nodus_mailbox_recv(nodus_mailbox *mb, nodus_term *msg, int timeout_ms) {
-  struct timespec until = deadline_after(timeout_ms);
-  pthread_mutex_lock(&mb->lock);
+  rt_deadline until = rt_deadline_in(timeout_ms);
+  pthread_mutex_lock(&mb->w.lock);
   while (!mb->queue.head) {
     if (mb->ended || timeout_ms == 0) break;
-    if (timeout_ms < 0) {
-      pthread_cond_wait(&mb->cond, &mb->lock);
-    } else if (pthread_cond_timedwait(&mb->cond, &mb->lock, &until) ==
-               ETIMEDOUT) {
-      break;
-    }
+    if (!rt_waiter_wait(&mb->w, &until)) break;
   }
   msg_item *m = msgq_pop(&mb->queue);
   bool ended = mb->ended;
-  pthread_mutex_unlock(&mb->lock);
+  pthread_mutex_unlock(&mb->w.lock);
   if (!m) return ended ? NODUS_ENOPROC : NODUS_ETIMEDOUT;
   *msg = m->msg;
   free(m);
@@ -162,9 +136,9 @@ int nodus_mailbox_link(nodus_mailbox *mb, const nodus_term *pid) {
 static int recv_matching(nodus_mailbox *mb,
                          bool (*pick)(const nodus_term *, const void *),
                          const void *arg, nodus_term *msg, int timeout_ms) {
-  struct timespec until = deadline_after(timeout_ms);
+  rt_deadline until = rt_deadline_in(timeout_ms);
   int rc = NODUS_ETIMEDOUT;
-  pthread_mutex_lock(&mb->lock);
+  pthread_mutex_lock(&mb->w.lock);
   for (;;) {
     msg_item *prev = NULL, *m = mb->queue.head;
     while (m && !pick(&m->msg, arg)) prev = m, m = m->next;
@@ -183,11 +157,10 @@ static int recv_matching(nodus_mailbox *mb,
       break;
     }
     if (timeout_ms == 0) break;
-    if (timeout_ms < 0) pthread_cond_wait(&mb->cond, &mb->lock);
-    else if (pthread_cond_timedwait(&mb->cond, &mb->lock, &until) == ETIMEDOUT)
+    if (!rt_waiter_wait(&mb->w, &until))
       timeout_ms = 0; /* one more look, then give up */
   }
-  pthread_mutex_unlock(&mb->lock);
+  pthread_mutex_unlock(&mb->w.lock);
   return rc;
 }
 
@@ -260,7 +233,6 @@ void nodus_mailbox_close(nodus_mailbox *mb) {
   rt_call_sync(mb->node, close_on_loop, mb);
   msgq_clear(&mb->queue);
   nodus_term_free(&mb->pid);
-  pthread_mutex_destroy(&mb->lock);
-  pthread_cond_destroy(&mb->cond);
+  rt_waiter_destroy(&mb->w);
   free(mb);
 }
