@@ -67,7 +67,8 @@ typedef struct nodus_node_opts {
   nodus_log_fn log;           /* NULL: the default hook */
   void *log_arg;
   /* The services the node runs, NULL-terminated (nodus/service.h);
-   * NULL: nodus_default_services (rpc, erpc, introspect, pg). */
+   * NULL: nodus_default_services (net_kernel, rpc, erpc, introspect,
+   * pg). */
   const struct nodus_service *const *services;
 } nodus_node_opts;
 

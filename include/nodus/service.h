@@ -32,11 +32,13 @@ typedef struct nodus_service {
   void (*stop)(nodus_node *node, void *state);
 } nodus_service;
 
-/* rpc: the table of functions callable over rpc/erpc
+/* net_kernel: answers peers' net_adm:ping (is_auth); without it a
+ * node connects but pings of it fail. rpc: the table of functions callable over rpc/erpc
  * (nodus_register_function) and the rex server of rpc:call; erpc: serves
  * erpc:call/cast (needs rpc); introspect: the nodus module (nodus:nodes/0,
  * registered/0, process_info/1; needs rpc); pg: nodus:pg_which_groups/1
  * and pg_get_members/2 over the scopes nodus_pg_start runs (as pg does for a scope that is not running: badarg and []). */
+extern const nodus_service nodus_service_net_kernel;
 extern const nodus_service nodus_service_rpc;
 extern const nodus_service nodus_service_erpc;
 extern const nodus_service nodus_service_introspect;

@@ -106,19 +106,6 @@ unknown:
 }
 
 int otp_rex_start(nodus_node *node, otp_node *on) {
-  /* The runtime's rex only answers features_request; this one serves rpc.
-   * Take over its name. */
-  nodus_atom name;
-  int rc = nodus_atom_intern("rex", 3, &name);
-  if (rc) return rc;
-  nodus_proc *old = rt_proc_by_name(node, name);
-  if (old) {
-    nodus_term normal = rt_atom("normal");
-    rt_proc_exit(old, &normal);
-  }
   nodus_proc_spec spec = {.on_message = rex_msg, .register_name = "rex"};
-  nodus_proc *p;
-  rc = rt_spawn(node, &spec, &p);
-  if (!rc) rc = nodus_copy(&on->rex_pid, &p->pid);
-  return rc;
+  return nodus_spawn(node, &spec, &on->rex_pid);
 }

@@ -312,9 +312,6 @@ int rt_node_init(nodus_node **node, const nodus_node_opts *opts,
 /* sysproc.c */
 int rt_sysprocs_start(nodus_node *node);
 bool rt_log_once(nodus_node *node, unsigned kind);
-/* gen:reply/2 to a call's From ({Pid, Tag}); reply is taken. */
-void rt_gen_reply(nodus_node *node, nodus_proc *self, const nodus_term *from,
-                  nodus_term reply);
 
 /* mailbox.c */
 void rt_mailbox_proc_exit(nodus_mailbox *mb);

@@ -1,7 +1,8 @@
-/* The system processes every visible node answers: net_kernel (is_auth,
- * so net_adm:ping gives pong) and rex (features_request). Traffic for the
- * services nodus does not run yet (global_name_server, pg scopes) arrives
- * at names nobody registered and is dropped with one log line. */
+/* The runtime's own system process (the sender of messages made outside
+ * processes, and the group leader of what this node spawns elsewhere) and
+ * net_adm:ping from C. The processes BEAM's services talk to (net_kernel,
+ * rex, pg scopes, ...) are node services (nodus/service.h); traffic for
+ * a name nobody registered is dropped with one log line. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,67 +12,6 @@ bool rt_log_once(nodus_node *node, unsigned kind) {
   if (node->logged_unknown & kind) return false;
   node->logged_unknown |= kind;
   return true;
-}
-
-/* The alias in a call tag: [alias | Ref] or [[alias | Ref] | _]. */
-static const nodus_term *alias_of(const nodus_term *tag) {
-  if (tag->type == NODUS_T_LIST && tag->v.items[0].type == NODUS_T_LIST)
-    tag = &tag->v.items[0];
-  if (tag->type == NODUS_T_LIST && tag->n == 1 &&
-      nodus_is_atom(&tag->v.items[0], "alias") &&
-      tag->v.items[1].type == NODUS_T_REF)
-    return &tag->v.items[1];
-  return NULL;
-}
-
-/* gen:reply/2: {Tag, Reply} to the alias in the tag, else to the caller. */
-void rt_gen_reply(nodus_node *node, nodus_proc *self, const nodus_term *from,
-                  nodus_term reply) {
-  const nodus_term *to = nodus_tuple_elem(from, 0);
-  const nodus_term *tag = nodus_tuple_elem(from, 1);
-  if (!to || !tag || from->n != 2) {
-    nodus_term_free(&reply);
-    return;
-  }
-  const nodus_term *alias = alias_of(tag);
-  rt_send(node, self, alias ? alias : to, rt_tuple(2, rt_copy(tag), reply));
-}
-
-static bool is_gen_call(const nodus_term *msg, const nodus_term **from,
-                        const nodus_term **req) {
-  if (msg->type != NODUS_T_TUPLE || msg->n != 3 ||
-      !nodus_is_atom(&msg->v.items[0], "$gen_call"))
-    return false;
-  *from = &msg->v.items[1];
-  *req = &msg->v.items[2];
-  return (*from)->type == NODUS_T_TUPLE && (*from)->n == 2;
-}
-
-static void net_kernel_msg(nodus_proc *self, const nodus_term *msg) {
-  const nodus_term *from, *req;
-  if (is_gen_call(msg, &from, &req) && req->type == NODUS_T_TUPLE &&
-      req->n == 2 && nodus_is_atom(&req->v.items[0], "is_auth")) {
-    rt_gen_reply(self->node, self, from, rt_atom("yes"));
-    return;
-  }
-  if (rt_log_once(self->node, 1u << 8))
-    rt_log(self->node, NODUS_LOG_INFO, "net_kernel",
-           "ignoring a request net_kernel does not serve (logged once)");
-}
-
-static void rex_msg(nodus_proc *self, const nodus_term *msg) {
-  /* {From, features_request}: erpc is not served yet, so say so. */
-  if (msg->type == NODUS_T_TUPLE && msg->n == 2 &&
-      msg->v.items[0].type == NODUS_T_PID &&
-      nodus_is_atom(&msg->v.items[1], "features_request")) {
-    nodus_term reply = rt_tuple(3, rt_atom("features_reply"),
-                                nodus_atom_term(self->node->name), nodus_nil());
-    rt_send(self->node, self, &msg->v.items[0], reply);
-    return;
-  }
-  if (rt_log_once(self->node, 1u << 9))
-    rt_log(self->node, NODUS_LOG_INFO, "rex",
-           "rpc into C nodes is not served yet; request dropped (logged once)");
 }
 
 /* ---- the group leader of what this node spawns elsewhere ------------------ */
@@ -197,15 +137,8 @@ static void sys_msg(nodus_proc *self, const nodus_term *msg) {
 }
 
 int rt_sysprocs_start(nodus_node *node) {
-  nodus_proc *p;
-  nodus_proc_spec nk = {.on_message = net_kernel_msg,
-                        .register_name = "net_kernel"};
-  nodus_proc_spec rex = {.on_message = rex_msg, .register_name = "rex"};
   nodus_proc_spec sys = {.on_message = sys_msg};
-  int rc = rt_spawn(node, &nk, &p);
-  if (!rc) rc = rt_spawn(node, &rex, &p);
-  if (!rc) rc = rt_spawn(node, &sys, &node->sys);
-  return rc;
+  return rt_spawn(node, &sys, &node->sys);
 }
 
 /* ---- net_adm:ping from C ------------------------------------------------ */

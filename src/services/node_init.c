@@ -5,6 +5,7 @@
 #include "runtime/node_internal.h"
 
 const nodus_service *const nodus_default_services[] = {
+    &nodus_service_net_kernel,
     &nodus_service_rpc,
     &nodus_service_erpc,
     &nodus_service_introspect,
