@@ -140,6 +140,18 @@ int nodus_spawn(nodus_node *node, const nodus_proc_spec *spec,
 int nodus_spawn_from(nodus_proc *self, const nodus_proc_spec *spec,
                      bool link, nodus_term *pid);
 
+/* erlang:registered/0: the locally registered names as a list of atoms
+ * (owned). Thread-safe. */
+int nodus_registered(nodus_node *node, nodus_term *names);
+/* erlang:process_info/1 for what a C process has, as a list (owned):
+ * [{registered_name, Name | []}, {message_queue_len, N}, {links, Pids},
+ * {monitors, [{process, Pid | {Name, Node}}]}, {status, running |
+ * runnable | waiting}, {trap_exit, Bool}]. pid_or_name: a pid of this
+ * node or a registered name (atom). NODUS_ENOPROC when no live process
+ * has it; NODUS_EINVAL for another node's pid. Thread-safe. */
+int nodus_process_info(nodus_node *node, const nodus_term *pid_or_name,
+                       nodus_term *info);
+
 /* The live process behind a pid of this node, or NULL. Loop thread only
  * (a handler or a nodus_node_call fn); valid until the process exits. */
 nodus_proc *nodus_proc_lookup(nodus_node *node, const nodus_term *pid);

@@ -69,8 +69,6 @@ nodus_term otp_erpc_reason(const otp_job *job, const nodus_term *ref);
 int otp_erpc_start(nodus_node *node);
 /* rex.c: the rex server (rpc's old protocol, features_request). */
 int otp_rex_start(nodus_node *node, otp_node *on);
-/* introspect.c: the nodus module every node answers over rpc. */
-int otp_introspect_start(nodus_node *node);
 
 /* gen:reply/2 with no sending process (thread-safe). reply taken. */
 int otp_gen_reply(nodus_node *node, const nodus_term *from, nodus_term reply);

@@ -1,8 +1,8 @@
-/* The otp layer's node services (nodus/service.h): rpc (the per-node
- * table of functions callable over rpc/erpc, and the full rex server in
- * place of the runtime's minimal one), erpc (spawn requests of
- * erpc:execute_call/cast) and introspect (the nodus module). The node
- * starts them from its service table; nothing here runs by being linked. */
+/* Two of the otp layer's node services (nodus/service.h): rpc (the
+ * per-node table of functions callable over rpc/erpc, and the rex server)
+ * and erpc (spawn requests of erpc:execute_call/cast); introspect.c and
+ * net_kernel.c have the others. The node starts them from its service
+ * table; nothing here runs by being linked. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +33,7 @@ static void rpc_stop(nodus_node *node, void *state) {
   free(on);
 }
 
-/* erpc and introspect serve functions from rpc's table. */
+/* erpc serves functions from rpc's table. */
 static int needs_rpc(nodus_node *node, const char *service) {
   if (otp_node_of(node)) return 0;
   nodus_log(node, NODUS_LOG_ERROR, "node",
@@ -47,15 +47,8 @@ static int erpc_start(nodus_node *node, void **state) {
   return rc ? rc : otp_erpc_start(node);
 }
 
-static int introspect_start(nodus_node *node, void **state) {
-  int rc = needs_rpc(node, "introspect");
-  return rc ? rc : otp_introspect_start(node);
-}
-
 const nodus_service nodus_service_rpc = {"rpc", rpc_start, rpc_stop};
 const nodus_service nodus_service_erpc = {"erpc", erpc_start, NULL};
-const nodus_service nodus_service_introspect = {"introspect",
-                                                introspect_start, NULL};
 
 otp_fn *otp_find_fn(otp_node *on, nodus_atom module, nodus_atom function) {
   for (otp_fn *f = on ? on->fns : NULL; f; f = f->next)

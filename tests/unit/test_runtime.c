@@ -214,6 +214,31 @@ static void test_alias_and_timer(void) {
   nodus_term_free(&w);
 }
 
+/* erlang:registered/0 and process_info/1 of C processes. */
+static void test_process_info(void) {
+  nodus_term pid = spawn_worker("infoed");
+  nodus_term names, info, who;
+  CHECK_RC(nodus_registered(node, &names), 0);
+  bool listed = false;
+  for (size_t i = 0; names.type == NODUS_T_LIST && i < names.n; i++)
+    listed |= nodus_is_atom(&names.v.items[i], "infoed");
+  CHECK(listed);
+  nodus_term_free(&names);
+  CHECK_RC(nodus_process_info(node, &pid, &info), 0);
+  char *text = NULL;
+  nodus_print(&info, NULL, &text, NULL);
+  CHECK_STR(text, "[{registered_name,infoed},{message_queue_len,0},{links,[]},"
+                  "{monitors,[]},{status,waiting},{trap_exit,false}]");
+  free(text);
+  nodus_term_free(&info);
+  nodus_mk_atom(&who, "nobody_has_this");
+  CHECK_RC(nodus_process_info(node, &who, &info), NODUS_ENOPROC);
+  who = nodus_int(7);
+  CHECK_RC(nodus_process_info(node, &who, &info), NODUS_EINVAL);
+  send_text(&pid, "{exit, normal}", NULL);
+  nodus_term_free(&pid);
+}
+
 int main(void) {
   nodus_node_opts opts = {.name = "runtime_test@127.0.0.1",
                           .cookie = "test",
@@ -224,6 +249,7 @@ int main(void) {
   CHECK_RC(nodus_node_start(node), 0);
   CHECK_RC(nodus_mailbox_open(node, &mb), 0);
   test_send_and_names();
+  test_process_info();
   test_links();
   test_monitors();
   test_alias_and_timer();
