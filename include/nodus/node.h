@@ -90,8 +90,11 @@ uint32_t nodus_node_creation(const nodus_node *node);
 int nodus_node_port(const nodus_node *node); /* listen port */
 /* Connected node names as a list of atoms (owned by the caller). */
 int nodus_node_list(nodus_node *node, nodus_term *out);
-/* Connects to a node if not connected; completes asynchronously. Thread
- * safe. Use nodus_node_ping to wait for the outcome. */
+/* Connects to a node if not connected; completes asynchronously (use
+ * nodus_node_ping or nodus_node_events_subscribe to learn the outcome).
+ * NODUS_EBADNAME for a name that is not name@host, NODUS_ENOCONN when the
+ * attempt could not start, NODUS_ESTATE once the node is closing; 0 for
+ * this node itself. Thread-safe. */
 int nodus_node_connect(nodus_node *node, nodus_atom peer);
 /* Dial `peer` at this port instead of asking epmd (port 0: ask epmd
  * again). What a node without epmd (NODUS_EPMD_NONE) uses to reach
@@ -162,16 +165,23 @@ void nodus_proc_set_state(nodus_proc *self, void *state);
 void nodus_trap_exit(nodus_proc *self, bool on);
 
 /* Sends msg (ownership taken, also on failure) to `to`: a pid, a locally
- * registered name (atom), {Name, Node}, or an alias (reference). Sends to
- * pids and names that don't exist are dropped, as in Erlang; sends to a
- * node that is not connected connect to it first. Thread-safe. */
+ * registered name (atom), {Name, Node}, or an alias (reference). The same
+ * result on every thread: 0 once the message is on its way (sends to
+ * pids, remote names and aliases that don't exist are dropped, as in
+ * Erlang, and a node that is not connected is connected to first; one
+ * that can't be reached, or a term too big to encode, drops the message
+ * with a logged warning);
+ * NODUS_ENOPROC for a local name nobody has (erlang:send/2's badarg);
+ * NODUS_EBADTYPE when `to` is none of these; NODUS_ESTATE once the node
+ * is closing. Thread-safe. */
 int nodus_send(nodus_node *node, const nodus_term *to, nodus_term msg);
 /* The same from a process, so the peer sees the sender (SEND_SENDER). */
 int nodus_send_from(nodus_proc *self, const nodus_term *to, nodus_term msg);
 
 int nodus_register(nodus_node *node, const char *name, const nodus_term *pid);
 int nodus_unregister(nodus_node *node, const char *name);
-/* NODUS_ENOMATCH when no process has that name. */
+/* nodus_unregister and nodus_whereis: NODUS_ENOTFOUND when no process
+ * has that name. */
 int nodus_whereis(nodus_node *node, const char *name, nodus_term *pid);
 
 int nodus_link(nodus_proc *self, const nodus_term *pid);

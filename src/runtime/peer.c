@@ -442,13 +442,26 @@ int nodus_node_list(nodus_node *node, nodus_term *out) {
   return out->type == NODUS_T_NONE ? NODUS_ENOMEM : 0;
 }
 
+struct connect_call {
+  nodus_atom peer;
+  int rc;
+};
+
 static void connect_on_loop(nodus_node *node, void *arg) {
-  rt_peer_get(node, (nodus_atom)(uintptr_t)arg, true);
+  struct connect_call *c = arg;
+  if (c->peer == node->name) return;
+  if (rt_peer_get(node, c->peer, true)) return;
+  /* Why it could not even start: a name without a host, or resources. */
+  const char *text = nodus_atom_text(c->peer, NULL);
+  const char *at = text ? strchr(text, '@') : NULL;
+  c->rc = !at || at == text || !at[1] ? NODUS_EBADNAME : NODUS_ENOCONN;
 }
 
 int nodus_node_connect(nodus_node *node, nodus_atom peer) {
-  rt_call_sync(node, connect_on_loop, (void *)(uintptr_t)peer);
-  return 0;
+  if (!node) return NODUS_EINVAL;
+  struct connect_call c = {peer, 0};
+  int rc = nodus_node_call(node, connect_on_loop, &c);
+  return rc ? rc : c.rc;
 }
 
 struct port_call {

@@ -314,7 +314,7 @@ static void unregister_on_loop(nodus_node *node, void *arg) {
   nodus_atom a;
   if (nodus_atom_lookup(c->name, strlen(c->name), &a) ||
       !rt_proc_by_name(node, a)) {
-    c->rc = NODUS_ENOMATCH;
+    c->rc = NODUS_ENOTFOUND;
     return;
   }
   nodus_proc *p = idmap_del(&node->names, a);
@@ -334,7 +334,7 @@ static void whereis_on_loop(nodus_node *node, void *arg) {
   nodus_proc *p = NULL;
   if (!nodus_atom_lookup(c->name, strlen(c->name), &a))
     p = rt_proc_by_name(node, a);
-  c->rc = p ? nodus_copy(c->out, &p->pid) : NODUS_ENOMATCH;
+  c->rc = p ? nodus_copy(c->out, &p->pid) : NODUS_ENOTFOUND;
 }
 
 int nodus_whereis(nodus_node *node, const char *name, nodus_term *pid) {

@@ -84,19 +84,69 @@ struct send_job {
   nodus_term to, msg;
 };
 
+/* A message that could not go (a node that can't be reached, a term that
+ * can't be encoded) is dropped as erlang:send/2 drops it; say so. */
+static int send_dropping(nodus_node *node, const nodus_term *to,
+                         nodus_term msg) {
+  int rc = rt_send(node, NULL, to, msg);
+  if (rc == 0 || rc == NODUS_ENOPROC) return rc;
+  char *text = NULL;
+  nodus_print(to, NULL, &text, NULL);
+  rt_log(node, NODUS_LOG_WARN, "send", "message to %s dropped: %s",
+         text ? text : "?", nodus_strerror(rc));
+  free(text);
+  return 0;
+}
+
 static void send_on_loop(nodus_node *node, void *arg) {
   struct send_job *j = arg;
-  (void)rt_send(node, NULL, &j->to, j->msg);
+  (void)send_dropping(node, &j->to, j->msg);
   nodus_term_free(&j->to);
   free(j);
 }
 
+/* The shapes rt_send routes; anything else is NODUS_EBADTYPE. */
+static bool is_destination(const nodus_term *to) {
+  switch (to->type) {
+    case NODUS_T_PID:
+    case NODUS_T_ATOM:
+    case NODUS_T_REF: return true;
+    case NODUS_T_TUPLE:
+      return to->n == 2 && to->v.items[0].type == NODUS_T_ATOM &&
+             to->v.items[1].type == NODUS_T_ATOM;
+    default: return false;
+  }
+}
+
+struct name_send {
+  const nodus_term *to;
+  nodus_term msg;
+  int rc;
+};
+
+static void name_send_on_loop(nodus_node *node, void *arg) {
+  struct name_send *c = arg;
+  c->rc = send_dropping(node, c->to, c->msg);
+}
+
+/* Same result on every thread: checked here, before anything is posted,
+ * except a local name, which only the loop can look up (so a send to a
+ * name from another thread waits for the loop). */
 int nodus_send(nodus_node *node, const nodus_term *to, nodus_term msg) {
   if (!node || !to) {
     nodus_term_free(&msg);
     return NODUS_EINVAL;
   }
-  if (rt_on_loop(node)) return rt_send(node, NULL, to, msg);
+  if (!is_destination(to)) {
+    nodus_term_free(&msg);
+    return NODUS_EBADTYPE;
+  }
+  if (rt_on_loop(node)) return send_dropping(node, to, msg);
+  if (to->type == NODUS_T_ATOM) {
+    struct name_send c = {to, msg, NODUS_ESTATE};
+    if (nodus_node_call(node, name_send_on_loop, &c)) nodus_term_free(&msg);
+    return c.rc;
+  }
   struct send_job *j = malloc(sizeof *j);
   if (!j || nodus_copy(&j->to, to)) {
     free(j);

@@ -99,7 +99,8 @@ static void test_send_and_names(void) {
   CHECK_RC(nodus_whereis(node, "w1", &found), 0);
   CHECK(nodus_equal(&found, &w));
   CHECK_RC(nodus_register(node, "w1", &w), NODUS_EEXIST);
-  CHECK_RC(nodus_whereis(node, "nobody", &found), NODUS_ENOMATCH);
+  CHECK_RC(nodus_whereis(node, "nobody", &found), NODUS_ENOTFOUND);
+  CHECK_RC(nodus_unregister(node, "nobody"), NODUS_ENOTFOUND);
   /* Ordered per sender-receiver pair. */
   for (int i = 0; i < 200; i++) {
     nodus_term msg;
@@ -239,6 +240,21 @@ static void test_process_info(void) {
   nodus_term_free(&pid);
 }
 
+/* nodus_send from a thread gives what it gives on the loop; connect says
+ * what is wrong with its argument. */
+static void test_send_results(void) {
+  nodus_term name, bad = nodus_int(3), msg;
+  nodus_mk_atom(&name, "nobody_here");
+  nodus_mk_atom(&msg, "hello");
+  CHECK_RC(nodus_send(node, &name, msg), NODUS_ENOPROC);
+  nodus_mk_atom(&msg, "hello");
+  CHECK_RC(nodus_send(node, &bad, msg), NODUS_EBADTYPE);
+  nodus_atom no_host, self_name = nodus_node_name(node);
+  CHECK_RC(nodus_atom_intern("no_host_part", 12, &no_host), 0);
+  CHECK_RC(nodus_node_connect(node, no_host), NODUS_EBADNAME);
+  CHECK_RC(nodus_node_connect(node, self_name), 0);
+}
+
 int main(void) {
   nodus_node_opts opts = {.name = "runtime_test@127.0.0.1",
                           .cookie = "test",
@@ -250,6 +266,7 @@ int main(void) {
   CHECK_RC(nodus_mailbox_open(node, &mb), 0);
   test_send_and_names();
   test_process_info();
+  test_send_results();
   test_links();
   test_monitors();
   test_alias_and_timer();

@@ -318,7 +318,7 @@ static void test_ordered_shutdown_kill(void) {
   CHECK(eventually_events(
       "stop:c:shutdown stop:stubborn:killed stop:a:shutdown ", 2000));
   nodus_term pid;
-  CHECK_RC(nodus_whereis(node, "stop_sup", &pid), NODUS_ENOMATCH);
+  CHECK_RC(nodus_whereis(node, "stop_sup", &pid), NODUS_ENOTFOUND);
 }
 
 static void test_child_api(void) {
