@@ -12,20 +12,22 @@
 source "$(dirname "$0")/dist_lib.sh" "$1"
 BIN=$BUILD_DIR/bin
 
-# node_start ID READY_FILE BINARY ARGS...: a program with its stdin on a
-# FIFO we hold open; ready when READY_FILE (out or err) says "ready".
-# It ends on "quit" or end of input (finish checks its exit).
+# node_start ID READY_FILE READY_REGEX BINARY ARGS...: a program with its
+# stdin on a FIFO we hold open; ready when READY_FILE (out or err) matches.
+# It ends on "quit" or end of input (finish checks its exit), or, for the
+# ones in BY_SIGNAL, on SIGTERM.
+BY_SIGNAL=(echo counter listener)
 node_start() {
-  local id=$1 ready=$2 bin=$3 fd
-  shift 3
+  local id=$1 ready=$2 regex=$3 bin=$4 fd
+  shift 4
   mkfifo "$WORK/$id.in"
   "$bin" "$@" <"$WORK/$id.in" >"$WORK/$id.out" 2>"$WORK/$id.err" &
   PIDS+=($!)
   printf -v "CPID_$id" %s $!
   exec {fd}>"$WORK/$id.in"
   printf -v "CFD_$id" %s "$fd"
-  [ "$id" != echo ] && CNODES+=("$id")
-  eventually 10 grep_file "$WORK/$id.$ready" 'ready ' ||
+  [[ " ${BY_SIGNAL[*]} " == *" $id "* ]] || CNODES+=("$id")
+  eventually 10 grep_file "$WORK/$id.$ready" "$regex" ||
     { ko "$id starts"; cat "$WORK/$id.err" | sed 's/^/    /'; }
 }
 
@@ -34,18 +36,22 @@ node_start() {
 erl_start ref "ref$$" 'receive stop -> ok end.'
 eventually 10 erl_registered "ref$$" || ko "reference erl node starts"
 export C_REF="ref$$@$HOST"
-MIN=min$$; ECHO=echo$$; CACHE=cache$$; CHAT=chat$$
-node_start min out "$BIN/minimal_node" --name "$MIN@$HOST" --cookie "$COOKIE" \
+MIN=min$$; ECHO=echo$$; CACHE=cache$$; CHAT=chat$$; CNT=cnt$$; LIS=lis$$
+node_start min out '^ready ' "$BIN/minimal_node" --name "$MIN@$HOST" \
+  --cookie "$COOKIE" --epmd-port "$EPMD_PORT"
+node_start echo out ' ready ' "$BIN/echo_node" --name "$ECHO@$HOST" \
+  --cookie "$COOKIE" --epmd-port "$EPMD_PORT" --join pg:g1
+node_start cache out '^ready ' "$BIN/user_cache" --name "$CACHE@$HOST" \
+  --cookie "$COOKIE" --epmd-port "$EPMD_PORT"
+node_start chat err '^ready ' "$BIN/chat" "$CHAT@$HOST" --cookie "$COOKIE" \
   --epmd-port "$EPMD_PORT"
-node_start echo out "$BIN/echo_node" --name "$ECHO@$HOST" --cookie "$COOKIE" \
-  --epmd-port "$EPMD_PORT" --join pg:g1
-node_start cache out "$BIN/user_cache" --name "$CACHE@$HOST" --cookie "$COOKIE" \
-  --epmd-port "$EPMD_PORT"
-node_start chat err "$BIN/chat" "$CHAT@$HOST" --cookie "$COOKIE" \
-  --epmd-port "$EPMD_PORT"
+node_start counter out ' ready' "$BIN/counter" --name "$CNT@$HOST" \
+  --cookie "$COOKIE" --epmd-port "$EPMD_PORT"
+node_start listener out ' joined ' "$BIN/pg_listener" --name "$LIS@$HOST" \
+  --cookie "$COOKIE" --epmd-port "$EPMD_PORT" --scope pg --group listeners
 
-export C_ALL="$MIN@$HOST $ECHO@$HOST $CACHE@$HOST $CHAT@$HOST"
-export C_ECHO="$ECHO@$HOST" C_CACHE="$CACHE@$HOST"
+export C_ALL="$MIN@$HOST $ECHO@$HOST $CACHE@$HOST $CHAT@$HOST $CNT@$HOST $LIS@$HOST"
+export C_ECHO="$ECHO@$HOST" C_CACHE="$CACHE@$HOST" C_LIS="$LIS@$HOST"
 erl_start e "e$$" "$ERL_PRELUDE"'
 Cs = [list_to_atom(N) || N <- string:lexemes(os:getenv("C_ALL"), " ")],
 Echo = list_to_atom(os:getenv("C_ECHO")),
@@ -86,6 +92,11 @@ T("no scope: get_members [] as BEAM", rpc:call(Echo, nodus, pg_get_members, [no_
 BeamNoScope = Badrpc(rpc:call(Ref, pg, which_groups, [no_scope])),
 T("no scope: which_groups badarg on BEAM", element(1, BeamNoScope) =:= badarg),
 T("no scope: which_groups badarg on C", element(1, Badrpc(rpc:call(Echo, nodus, pg_which_groups, [no_scope]))) =:= badarg),
+%% pg_listener is the one member of listeners, in scope pg.
+Lis = list_to_atom(os:getenv("C_LIS")),
+T("pg_listener: erl sees its member", WaitFor(fun() -> length(pg:get_members(pg, listeners)) =:= 1 end, 200)),
+T("pg_listener: nodus:pg_get_members = erl pg:get_members",
+  rpc:call(Lis, nodus, pg_get_members, [pg, listeners]) =:= pg:get_members(pg, listeners)),
 %% user_cache runs scope users, group caches.
 CacheMembers = rpc:call(Cache, nodus, pg_get_members, [users, caches]),
 T("user_cache: its own cache in users/caches", is_list(CacheMembers) andalso
@@ -94,14 +105,16 @@ io:format("DONE~n"),
 halt().'
 erl_wait e 60
 erl_results e
-# echo_node runs until SIGTERM, as a service does.
-pid=$(cnode_pid echo)
-kill -TERM "$pid"
-if eventually 20 not_running "$pid"; then
-  wait "$pid"; rc=$?
-  check "echo exits cleanly on SIGTERM (rc $rc, no sanitizer report)" \
-    eval '[ $rc -eq 0 ] && ! grep -q Sanitizer "$WORK/echo.err"'
-else
-  ko "echo stops on SIGTERM"
-fi
+# These run until SIGTERM, as services do.
+for id in "${BY_SIGNAL[@]}"; do
+  pid=$(cnode_pid "$id")
+  kill -TERM "$pid"
+  if eventually 20 not_running "$pid"; then
+    wait "$pid"; rc=$?
+    check "$id exits cleanly on SIGTERM (rc $rc, no sanitizer report)" \
+      eval '[ $rc -eq 0 ] && ! grep -q Sanitizer "$WORK/$id.err"'
+  else
+    ko "$id stops on SIGTERM"
+  fi
+done
 finish
