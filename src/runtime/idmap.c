@@ -1,4 +1,5 @@
-#include "idmap.h"
+/* The one hash map: 64-bit keys to pointers; see idmap.h. */
+#include "runtime/idmap.h"
 
 #include <stdlib.h>
 
@@ -46,6 +47,14 @@ static int grow(idmap *m) {
 }
 
 int idmap_put(idmap *m, uint64_t key, void *value) {
+  /* Replacing never grows, so it cannot fail. */
+  for (size_t i = m->cap ? slot_of(key, m->cap) : 0; m->cap && m->slots[i].value;
+       i = (i + 1) & (m->cap - 1)) {
+    if (m->slots[i].key == key) {
+      m->slots[i].value = value;
+      return 0;
+    }
+  }
   if ((m->count + 1) * 4 > m->cap * 3) {
     int rc = grow(m);
     if (rc) return rc;

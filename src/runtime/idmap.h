@@ -1,5 +1,6 @@
 /* A map from 64-bit keys to pointers (open addressing, linear probing,
- * backward-shift deletion). Used for pid ids, names and node atoms. */
+ * backward-shift deletion): the one hash map. The runtime keys it by pid
+ * ids, names and node atoms; cluster/common/termmap by term hashes. */
 #ifndef NODUS_RT_IDMAP_H
 #define NODUS_RT_IDMAP_H
 
@@ -19,7 +20,7 @@ typedef struct idmap {
 void idmap_init(idmap *m);
 void idmap_free(idmap *m);
 void *idmap_get(const idmap *m, uint64_t key);
-/* Inserts or replaces; value must not be NULL. */
+/* Inserts or replaces (replacing never fails); value must not be NULL. */
 int idmap_put(idmap *m, uint64_t key, void *value);
 void *idmap_del(idmap *m, uint64_t key);
 /* Iterate: for (size_t i = 0; i < m->cap; i++) if (m->slots[i].value) ... */

@@ -4,103 +4,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-void termmap_init(termmap *m) { memset(m, 0, sizeof *m); }
-
-void termmap_free(termmap *m) {
-  for (size_t i = 0; i < m->cap; i++)
-    if (m->slots[i].value) nodus_term_free(&m->slots[i].key);
-  free(m->slots);
-  memset(m, 0, sizeof *m);
+void termmap_init(termmap *m) {
+  idmap_init(&m->by_hash);
+  m->first = NULL;
+  m->count = 0;
 }
 
-static size_t find(const termmap *m, const nodus_term *key, uint64_t h,
-                   bool *found) {
-  size_t mask = m->cap - 1, i = (size_t)h & mask;
-  for (;;) {
-    const termmap_slot *s = &m->slots[i];
-    if (!s->value) {
-      *found = false;
-      return i;
-    }
-    if (s->hash == h && nodus_equal(&s->key, key)) {
-      *found = true;
-      return i;
-    }
-    i = (i + 1) & mask;
+void termmap_free(termmap *m) {
+  for (termmap_entry *e = m->first, *next; e; e = next) {
+    next = e->next;
+    nodus_term_free(&e->key);
+    free(e);
   }
+  idmap_free(&m->by_hash);
+  termmap_init(m);
+}
+
+static termmap_entry *find(const termmap *m, const nodus_term *key,
+                           uint64_t h) {
+  termmap_entry *e = idmap_get(&m->by_hash, h);
+  while (e && !nodus_equal(&e->key, key)) e = e->next_same;
+  return e;
 }
 
 void *termmap_get(const termmap *m, const nodus_term *key) {
   if (!m->count) return NULL;
-  bool found;
-  size_t i = find(m, key, nodus_hash(key), &found);
-  return found ? m->slots[i].value : NULL;
-}
-
-static int grow(termmap *m) {
-  size_t cap = m->cap ? m->cap * 2 : 16;
-  termmap_slot *slots = calloc(cap, sizeof *slots);
-  if (!slots) return NODUS_ENOMEM;
-  termmap old = *m;
-  m->slots = slots;
-  m->cap = cap;
-  for (size_t i = 0; i < old.cap; i++) {
-    if (!old.slots[i].value) continue;
-    bool found;
-    size_t j = find(m, &old.slots[i].key, old.slots[i].hash, &found);
-    m->slots[j] = old.slots[i]; /* moves the key */
-  }
-  free(old.slots);
-  return 0;
+  termmap_entry *e = find(m, key, nodus_hash(key));
+  return e ? e->value : NULL;
 }
 
 int termmap_put(termmap *m, const nodus_term *key, void *value) {
   if (!value) return NODUS_EINVAL;
-  /* Keep the load under 3/4 so probes stay short. */
-  if ((m->count + 1) * 4 > m->cap * 3) {
-    int rc = grow(m);
-    if (rc) return rc;
-  }
   uint64_t h = nodus_hash(key);
-  bool found;
-  size_t i = find(m, key, h, &found);
-  if (found) {
-    m->slots[i].value = value;
+  termmap_entry *e = find(m, key, h);
+  if (e) {
+    e->value = value;
     return 0;
   }
-  int rc = nodus_copy(&m->slots[i].key, key);
-  if (rc) return rc;
-  m->slots[i].hash = h;
-  m->slots[i].value = value;
+  if (!(e = calloc(1, sizeof *e))) return NODUS_ENOMEM;
+  int rc = nodus_copy(&e->key, key);
+  termmap_entry *same = idmap_get(&m->by_hash, h);
+  if (!rc) rc = idmap_put(&m->by_hash, h, e);
+  if (rc) {
+    nodus_term_free(&e->key);
+    free(e);
+    return rc;
+  }
+  e->hash = h;
+  e->value = value;
+  e->next_same = same;
+  e->next = m->first;
+  if (m->first) m->first->prev = e;
+  m->first = e;
   m->count++;
   return 0;
 }
 
 void *termmap_del(termmap *m, const nodus_term *key) {
   if (!m->count) return NULL;
-  bool found;
-  size_t i = find(m, key, nodus_hash(key), &found);
-  if (!found) return NULL;
-  void *value = m->slots[i].value;
-  nodus_term_free(&m->slots[i].key);
-  m->slots[i].value = NULL;
+  uint64_t h = nodus_hash(key);
+  termmap_entry *head = idmap_get(&m->by_hash, h), **pp = &head;
+  while (*pp && !nodus_equal(&(*pp)->key, key)) pp = &(*pp)->next_same;
+  termmap_entry *e = *pp;
+  if (!e) return NULL;
+  *pp = e->next_same;
+  if (head) (void)idmap_put(&m->by_hash, h, head); /* replaces: no growth */
+  else idmap_del(&m->by_hash, h);
+  if (e->prev) e->prev->next = e->next;
+  else m->first = e->next;
+  if (e->next) e->next->prev = e->prev;
+  void *value = e->value;
+  nodus_term_free(&e->key);
+  free(e);
   m->count--;
-  /* Backward shift: pull later entries of the probe run into the hole. */
-  size_t mask = m->cap - 1, hole = i, j = i;
-  for (;;) {
-    j = (j + 1) & mask;
-    termmap_slot *s = &m->slots[j];
-    if (!s->value) break;
-    size_t home = (size_t)s->hash & mask;
-    /* s may move to the hole if its home is not in (hole, j]. */
-    bool stays = hole <= j ? (home > hole && home <= j)
-                           : (home > hole || home <= j);
-    if (stays) continue;
-    m->slots[hole] = *s;
-    s->value = NULL;
-    s->key = (nodus_term){0};
-    hole = j;
-  }
   return value;
 }
 

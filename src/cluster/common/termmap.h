@@ -9,18 +9,23 @@
 #include <stdint.h>
 
 #include "nodus/term.h"
+#include "runtime/idmap.h"
 
-typedef struct termmap_slot {
+/* The runtime's one hash map (idmap) keyed by the term's hash, each slot
+ * a chain of the entries whose keys share that hash; every entry is also
+ * on one list, for iteration. */
+typedef struct termmap_entry {
+  struct termmap_entry *next_same; /* same hash, other key */
+  struct termmap_entry *prev, *next; /* every entry */
   uint64_t hash;
   nodus_term key; /* owned */
-  void *value;    /* NULL = empty slot */
-} termmap_slot;
+  void *value;
+} termmap_entry;
 
-/* Open addressing with linear probing and backward-shift deletion, so
- * lookups never walk tombstones. */
 typedef struct termmap {
-  termmap_slot *slots;
-  size_t cap, count; /* cap is 0 or a power of two */
+  idmap by_hash; /* hash -> first termmap_entry */
+  termmap_entry *first;
+  size_t count;
 } termmap;
 
 void termmap_init(termmap *m);
@@ -33,12 +38,10 @@ int termmap_put(termmap *m, const nodus_term *key, void *value);
 /* Removes the key; returns its value or NULL. */
 void *termmap_del(termmap *m, const nodus_term *key);
 
-/* Iterates the live slots: `slot` is a termmap_slot *. Don't insert or
- * delete while iterating. */
-#define TERMMAP_FOREACH(m, slot)                                              \
-  for (termmap_slot *slot = (m)->slots; slot && slot < (m)->slots + (m)->cap; \
-       slot++)                                                                \
-    if (slot->value)
+/* Iterates the entries: `slot` is a termmap_entry * with key and value.
+ * Don't insert or delete while iterating; break works. */
+#define TERMMAP_FOREACH(m, slot) \
+  for (termmap_entry *slot = (m)->first; slot; slot = slot->next)
 
 /* A growable array of owned terms; duplicates allowed (pg members may
  * join a group more than once). Order is not kept by removal. */
