@@ -175,8 +175,8 @@ int main(int argc, char **argv) {
                         .epmd_mode = NODUS_EPMD_SYSTEM, .epmd_port = epmd_port};
   nodus_node_opts co = so;
   co.name = cname;
-  int rc = nodus_node_init(&server_node, &so);
-  if (!rc) rc = nodus_node_init(&client_node, &co);
+  int rc = nodus_node_init(&so, &server_node);
+  if (!rc) rc = nodus_node_init(&co, &client_node);
   if (!rc) rc = nodus_node_start(server_node);
   if (!rc) rc = nodus_node_start(client_node);
   if (!rc) rc = nodus_gen_server_start(server_node, &echo_ops, NULL, "echo", NULL);

@@ -291,7 +291,7 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
   nodus_node *node;
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (rc) {
     fprintf(stderr, "bench_node: %s\n", nodus_strerror(rc));
     return 1;

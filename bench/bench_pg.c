@@ -33,7 +33,7 @@ static nodus_node *start_node(const char *name, int epmd_port, bool embedded) {
                        .epmd_mode = embedded ? NODUS_EPMD_EMBEDDED : NODUS_EPMD_SYSTEM,
                        .epmd_port = epmd_port};
   nodus_node *n;
-  if (nodus_node_init(&n, &o) || nodus_node_start(n)) {
+  if (nodus_node_init(&o, &n) || nodus_node_start(n)) {
     fprintf(stderr, "bench_pg: cannot start %s\n", name);
     exit(1);
   }

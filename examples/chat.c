@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--cookie")) opts.cookie = argv[i + 1];
     else if (!strcmp(argv[i], "--epmd-port")) opts.epmd_port = atoi(argv[i + 1]);
   }
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (!rc) rc = nodus_node_start(node);
   if (!rc) rc = nodus_task_supervisor_start(node, SUPERVISOR, NULL);
   if (!rc)

@@ -143,7 +143,7 @@ int main(int argc, char **argv) {
   }
 
   nodus_node *node;
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (!rc) rc = nodus_node_start(node);
   if (rc) {
     fprintf(stderr, "counter: %s\n", nodus_strerror(rc));

@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
   }
 
   nodus_node *node;
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (rc) {
     fprintf(stderr, "echo_node: %s\n", nodus_strerror(rc));
     return 1;

@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
   nodus_pg *pg = NULL;
   nodus_term pid = {0}, group = {0};
   nodus_proc_spec spec = {.on_message = listener, .register_name = "listener"};
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (rc) {
     fprintf(stderr, "pg_listener: %s\n", nodus_strerror(rc));
     return 1;

@@ -318,7 +318,7 @@ int main(int argc, char **argv) {
   nodus_proc_spec spec = {.on_message = cache_msg,
                           .on_start = cache_start,
                           .register_name = "user_cache"};
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (!rc) rc = nodus_node_start(node);
   if (!rc) rc = nodus_pg_start(node, "users", &scope);
   if (!rc) rc = nodus_mk_atom(&group, "caches");

@@ -62,7 +62,7 @@ int cmd_ping(int argc, char **argv) {
                           .epmd_port = epmd_port,
                           .hidden = true};
   nodus_node *node;
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (rc) {
     fprintf(stderr, "nodus ping: %s\n", nodus_strerror(rc));
     return CLI_FAIL;

@@ -77,7 +77,7 @@ static int start_node(const struct opts *o, const char *peer,
                           .epmd_mode = NODUS_EPMD_NONE,
                           .epmd_port = o->epmd_port,
                           .hidden = true};
-  int rc = nodus_node_init(node, &opts);
+  int rc = nodus_node_init(&opts, node);
   if (!rc) rc = nodus_node_start(*node);
   if (rc) fprintf(stderr, "nodus %s: %s\n", cmd, nodus_strerror(rc));
   return rc;

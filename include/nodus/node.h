@@ -74,7 +74,7 @@ typedef struct nodus_node_opts {
 
 /* Creates a node: resolves the name, reads the cookie, listens, registers
  * with epmd, starts its services. The loop is not running yet. */
-int nodus_node_init(nodus_node **node, const nodus_node_opts *opts);
+int nodus_node_init(const nodus_node_opts *opts, nodus_node **node);
 /* Runs the loop on the calling thread until nodus_node_stop(). */
 int nodus_node_run(nodus_node *node);
 /* Runs the loop on a thread of its own. */
@@ -318,7 +318,7 @@ void nodus_mailbox_close(nodus_mailbox *mb);
  * that; a handler catches them on threads started earlier. The previous
  * handlers and mask are restored before it returns.
  *
- *   nodus_node_init(&node, &opts);  ... spawn, start services ...
+ *   nodus_node_init(&opts, &node);  ... spawn, start services ...
  *   int sig = nodus_node_run_until_signal(node);
  *   nodus_node_close(node);
  *   return sig > 0 ? 0 : 1;

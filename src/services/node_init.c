@@ -13,7 +13,7 @@ const nodus_service *const nodus_default_services[] = {
     NULL,
 };
 
-int nodus_node_init(nodus_node **node, const nodus_node_opts *opts) {
+int nodus_node_init(const nodus_node_opts *opts, nodus_node **node) {
   if (!node || !opts) return NODUS_EINVAL;
   return rt_node_init(node, opts,
                       opts->services ? opts->services : nodus_default_services);

@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
                           .epmd_mode = NODUS_EPMD_NONE,
                           .epmd_port = epmd_port, .hidden = true};
   nodus_node *node;
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (!rc) rc = nodus_node_start(node);
   if (rc) {
     fprintf(stderr, "nodus_kit_connect: %s\n", nodus_strerror(rc));

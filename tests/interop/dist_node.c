@@ -680,7 +680,7 @@ static int start(const nodus_node_opts *opts) {
                                              .register_name = "agent",
                                              .trap_exit = true};
   echo.register_name = "echo";
-  int rc = nodus_node_init(&node, opts);
+  int rc = nodus_node_init(opts, &node);
   if (rc) return rc;
   if ((rc = nodus_spawn(node, &echo, NULL)) ||
       (rc = nodus_spawn(node, &agent, &agent_pid)) ||

@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
   }
   opts.epmd_mode = NODUS_EPMD_SYSTEM;
   nodus_node *node;
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (rc) {
     fprintf(stderr, "minimal_node: %s\n", nodus_strerror(rc));
     return 1;

@@ -239,7 +239,7 @@ int main(int argc, char **argv) {
                           .cookie = cookie,
                           .epmd_mode = NODUS_EPMD_SYSTEM,
                           .epmd_port = epmd_port};
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (!rc) rc = nodus_node_start(node);
   if (!rc) rc = nodus_gen_server_start(node, &echo_ops, NULL, "echo", NULL);
   if (!rc) rc = nodus_gen_server_start(node, &slow_ops, NULL, "slow", NULL);

@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--scope")) scope_name = argv[i + 1];
     else if (!strcmp(argv[i], "--pubsub")) pubsub_name = argv[i + 1];
   }
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (!rc) rc = nodus_node_start(node);
   if (!rc) rc = nodus_pg_start(node, scope_name, &scope);
   if (!rc && pubsub_name) {

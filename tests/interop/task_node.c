@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
   nodus_node_opts opts = {.name = name, .cookie = cookie,
                           .epmd_port = epmd_port,
                           .epmd_mode = NODUS_EPMD_SYSTEM};
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (!rc) rc = nodus_node_start(node);
   if (rc) {
     fprintf(stderr, "node: %s\n", nodus_strerror(rc));

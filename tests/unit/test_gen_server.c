@@ -353,7 +353,7 @@ int main(void) {
                           .listen_address = "127.0.0.1",
                           .epmd_mode = NODUS_EPMD_NONE,
                           .log = log_hook};
-  CHECK_RC(nodus_node_init(&node, &opts), 0);
+  CHECK_RC(nodus_node_init(&opts, &node), 0);
   CHECK_RC(nodus_node_start(node), 0);
   CHECK_RC(nodus_mailbox_open(node, &mb), 0);
 

@@ -143,7 +143,7 @@ static nodus_node *peer(const char *name, bool hidden) {
   nodus_node_opts o = {.name = name, .cookie = "ev", .listen_address = "127.0.0.1",
                        .epmd_mode = NODUS_EPMD_NONE, .hidden = hidden};
   nodus_node *n = NULL;
-  CHECK_RC(nodus_node_init(&n, &o), 0);
+  CHECK_RC(nodus_node_init(&o, &n), 0);
   if (!n) return NULL;
   CHECK_RC(nodus_node_start(n), 0);
   CHECK_RC(nodus_node_set_peer_port(n, nodus_node_name(a), nodus_node_port(a)), 0);
@@ -155,7 +155,7 @@ int main(void) {
   nodus_node_opts opts = {.name = "ev_a@127.0.0.1", .cookie = "ev",
                           .listen_address = "127.0.0.1",
                           .epmd_mode = NODUS_EPMD_NONE};
-  CHECK_RC(nodus_node_init(&a, &opts), 0);
+  CHECK_RC(nodus_node_init(&opts, &a), 0);
   if (!a) return check_report();
   CHECK_RC(nodus_node_start(a), 0);
   CHECK_RC(nodus_mailbox_open(a, &mb), 0);

@@ -250,9 +250,9 @@ int main(void) {
   nodus_node_opts ob = oa;
   ob.name = "pgunit_b@localhost";
   ob.epmd_mode = NODUS_EPMD_SYSTEM;
-  CHECK_RC(nodus_node_init(&na, &oa), 0);
+  CHECK_RC(nodus_node_init(&oa, &na), 0);
   CHECK_RC(nodus_node_start(na), 0);
-  CHECK_RC(nodus_node_init(&nb, &ob), 0);
+  CHECK_RC(nodus_node_init(&ob, &nb), 0);
   CHECK_RC(nodus_node_start(nb), 0);
   CHECK_RC(nodus_pg_start(na, "test_scope", &pa), 0);
   CHECK_RC(nodus_pg_start(nb, "test_scope", &pb), 0);

@@ -21,7 +21,7 @@ static nodus_node *new_node(const char *name) {
                           .cookie = "rs",
                           .listen_address = "127.0.0.1",
                           .epmd_mode = NODUS_EPMD_NONE};
-  CHECK_RC(nodus_node_init(&node, &opts), 0);
+  CHECK_RC(nodus_node_init(&opts, &node), 0);
   return node;
 }
 

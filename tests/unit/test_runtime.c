@@ -260,7 +260,7 @@ int main(void) {
                           .cookie = "test",
                           .listen_address = "127.0.0.1",
                           .epmd_mode = NODUS_EPMD_NONE};
-  CHECK_RC(nodus_node_init(&node, &opts), 0);
+  CHECK_RC(nodus_node_init(&opts, &node), 0);
   if (!node) return check_report();
   CHECK_RC(nodus_node_start(node), 0);
   CHECK_RC(nodus_mailbox_open(node, &mb), 0);

@@ -362,7 +362,7 @@ static nodus_node *start_node(const char *name) {
   nodus_node_opts o = {.name = name, .cookie = "sr", .listen_address = "127.0.0.1",
                        .epmd_mode = NODUS_EPMD_NONE};
   nodus_node *n = NULL;
-  CHECK_RC(nodus_node_init(&n, &o), 0);
+  CHECK_RC(nodus_node_init(&o, &n), 0);
   if (!n) return NULL;
   CHECK_RC(nodus_register_spawn(n, "t", "echo", spawn_echo), 0);
   CHECK_RC(nodus_register_spawn(n, "t", "watch", spawn_watch), 0);

@@ -547,7 +547,7 @@ int main(void) {
                           .cookie = "sup",
                           .listen_address = "127.0.0.1",
                           .epmd_mode = NODUS_EPMD_NONE};
-  CHECK_RC(nodus_node_init(&node, &opts), 0);
+  CHECK_RC(nodus_node_init(&opts, &node), 0);
   CHECK_RC(nodus_node_start(node), 0);
   test_strategy(NODUS_ONE_FOR_ONE, "one_for_one", false, false);
   test_strategy(NODUS_ONE_FOR_ALL, "one_for_all", true, true);

@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
 
   nodus_node_opts opts = {.name = argv[1], .cookie = argv[2]};
   nodus_node *node;
-  int rc = nodus_node_init(&node, &opts);
+  int rc = nodus_node_init(&opts, &node);
   if (rc) {
     fprintf(stderr, "hello: nodus_node_init: %s\n", nodus_strerror(rc));
     return 1;
