@@ -36,8 +36,8 @@ void rt_vlog(nodus_node *node, int level, const char *component,
   fn(node->opts.log_arg, level, node->name_text, component, msg);
 }
 
-void rt_log(nodus_node *node, int level, const char *component,
-            const char *fmt, ...) {
+void nodus_log(nodus_node *node, int level, const char *component,
+               const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   rt_vlog(node, level, component, fmt, ap);

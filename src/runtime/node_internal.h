@@ -195,8 +195,8 @@ int rt_call_async(nodus_node *node, void (*fn)(nodus_node *, void *),
 /* log.c */
 void rt_vlog(nodus_node *node, int level, const char *component,
              const char *fmt, va_list ap);
-void rt_log(nodus_node *node, int level, const char *component,
-            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The one log entry: nodus_log (node.h), by its runtime name. */
+#define rt_log nodus_log
 /* term_helpers.c (with rt_atom, rt_tuple, rt_copy below) */
 bool rt_is_local_pid(const nodus_node *node, const nodus_term *pid);
 bool rt_is_local_ref(const nodus_node *node, const nodus_term *ref);

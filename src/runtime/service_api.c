@@ -1,10 +1,7 @@
 /* Public entry points for services layered on the runtime (pg, pub/sub):
- * run a function on the loop thread (waiting or not), find the process
- * behind a local pid from there, log through the node's hook. Thin wrappers over node.c's
+ * run a function on the loop thread (waiting or not) and find the process
+ * behind a local pid from there. Thin wrappers over the inbox's
  * cross-thread calls, so services need not see the runtime's internals. */
-#include <stdarg.h>
-#include <stdio.h>
-
 #include "runtime/node_internal.h"
 
 struct call_wrap {
@@ -39,12 +36,4 @@ int nodus_node_post(nodus_node *node, nodus_loop_fn fn, void *arg) {
 
 nodus_proc *nodus_proc_lookup(nodus_node *node, const nodus_term *pid) {
   return node && pid ? rt_proc_by_pid(node, pid) : NULL;
-}
-
-void nodus_log(nodus_node *node, int level, const char *component,
-               const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  rt_vlog(node, level, component, fmt, ap);
-  va_end(ap);
 }

@@ -163,6 +163,24 @@ cnode_quit() {
 # kill_now PID: SIGKILL, reaped without the shell's "Killed" line.
 kill_now() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 not_running() { ! kill -0 "$1" 2>/dev/null; }
+# stop_by_signal DESC PID ERRFILE: SIGTERM, as a service is stopped; it
+# must exit 0 with nothing from the sanitizers in ERRFILE.
+stop_by_signal() {
+  local rc
+  kill -TERM "$2"
+  if eventually 20 not_running "$2"; then
+    wait "$2"
+    rc=$?
+    if [ $rc -eq 0 ] && ! grep -q Sanitizer "$3"; then
+      ok "$1 exits cleanly on SIGTERM (rc 0, no sanitizer report)"
+    else
+      ko "$1 exits cleanly on SIGTERM: rc $rc"
+      grep -A 30 Sanitizer "$3" | head -60 | sed 's/^/    /'
+    fi
+  else
+    ko "$1 stops on SIGTERM"
+  fi
+}
 # cnode_forget ID: the node was killed on purpose; no clean exit to check.
 cnode_forget() {
   local keep=() c

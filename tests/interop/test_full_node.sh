@@ -107,14 +107,6 @@ erl_wait e 60
 erl_results e
 # These run until SIGTERM, as services do.
 for id in "${BY_SIGNAL[@]}"; do
-  pid=$(cnode_pid "$id")
-  kill -TERM "$pid"
-  if eventually 20 not_running "$pid"; then
-    wait "$pid"; rc=$?
-    check "$id exits cleanly on SIGTERM (rc $rc, no sanitizer report)" \
-      eval '[ $rc -eq 0 ] && ! grep -q Sanitizer "$WORK/$id.err"'
-  else
-    ko "$id stops on SIGTERM"
-  fi
+  stop_by_signal "$id" "$(cnode_pid "$id")" "$WORK/$id.err"
 done
 finish

@@ -56,12 +56,5 @@ check_file "C: $X halted is connection_closed" "$WORK/e.out" "^#nodedown $X@$HOS
 check_file "erl: $X halted is connection_closed" "$WORK/w.out" \
   "^EV \{nodedown,'?$X@$HOST'?,\[\{nodedown_reason,connection_closed\}\]\}"
 
-kill -TERM "$EPID"
-if eventually 20 not_running "$EPID"; then
-  wait "$EPID"; rc=$?
-  check "echo_node exits cleanly (rc $rc, no sanitizer report)" \
-    eval '[ $rc -eq 0 ] && ! grep -q Sanitizer "$WORK/e.err"'
-else
-  ko "echo_node stops on SIGTERM"
-fi
+stop_by_signal echo_node "$EPID" "$WORK/e.err"
 finish
