@@ -523,7 +523,5 @@ bool dist_conn_auth_failed(const dist_conn *c) {
 dist_hs_status dist_conn_status(const dist_conn *c) {
   return dist_hs_last_status(c->hs);
 }
-int dist_conn_is_up(const dist_conn *c) { return c->up && !c->closing; }
-void dist_conn_set_arg(dist_conn *c, void *arg) { c->cfg.arg = arg; }
 void *dist_conn_user(const dist_conn *c) { return c->user; }
 void dist_conn_set_user(dist_conn *c, void *user) { c->user = user; }

@@ -74,8 +74,6 @@ dist_hs_status dist_conn_status(const dist_conn *c);
 /* The handshake failed on the cookie (dist_hs_auth_failed); meaningful
  * in on_down. */
 bool dist_conn_auth_failed(const dist_conn *c);
-int dist_conn_is_up(const dist_conn *c);
-void dist_conn_set_arg(dist_conn *c, void *arg);
 void *dist_conn_user(const dist_conn *c);
 void dist_conn_set_user(dist_conn *c, void *user);
 

@@ -7,21 +7,22 @@
  * remembers the last one each way: sending encodes only the payload and
  * copies the control bytes; receiving compares the control bytes with the
  * last ones (ETF is prefix-free: equal bytes are the same term) and
- * decodes only the payload. Anything else takes the general path. */
+ * decodes only the payload, straight from the frame. Anything else takes
+ * the general path. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dist/control.h"
 #include "runtime/node_internal.h"
 
-#define SMALL_PAYLOAD 512 /* decoded from a stack copy below this size */
-
 void rt_ctlcache_free(rt_peer *p) {
-  nodus_term_free(&p->tx_control);
+  dist_ctl_free(&p->tx_msg);
+  p->tx_msg = (dist_ctl_msg){0};
   free(p->tx_bytes);
   p->tx_bytes = NULL;
   p->tx_len = 0;
-  nodus_term_free(&p->rx_control);
+  dist_ctl_free(&p->rx_msg);
+  p->rx_msg = (dist_ctl_msg){0};
   p->rx_len = 0;
 }
 
@@ -37,26 +38,28 @@ static bool same_pid(const nodus_term *a, const nodus_term *b) {
 
 static bool tx_matches(const rt_peer *p, const nodus_term *from,
                        const nodus_term *to) {
-  return p->tx_bytes && same_pid(&p->tx_control.v.items[1], from) &&
-         same_pid(&p->tx_control.v.items[2], to);
+  return p->tx_bytes && same_pid(p->tx_msg.send.from, from) &&
+         same_pid(p->tx_msg.send.to, to);
 }
 
 static int tx_learn(rt_peer *p, const nodus_term *from, const nodus_term *to) {
-  nodus_term ctl = rt_tuple(3, nodus_int(CTL_SEND_SENDER), rt_copy(from),
-                            rt_copy(to));
+  dist_ctl_msg m = {0};
   size_t len;
   uint8_t *bytes = NULL;
-  int rc = ctl.type == NODUS_T_NONE ? NODUS_ENOMEM
-                                    : nodus_etf_size(&ctl, NULL, &len);
-  if (!rc && !(bytes = malloc(len))) rc = NODUS_ENOMEM;
+  int rc = dist_ctl_send(&m.control, DFLAG_SEND_SENDER, from, to);
+  if (rc) return rc;
+  if (!(rc = dist_ctl_parse(&m)) &&
+      !(rc = nodus_etf_size(&m.control, NULL, &len)) && !(bytes = malloc(len)))
+    rc = NODUS_ENOMEM;
   if (rc) {
-    nodus_term_free(&ctl);
+    dist_ctl_free(&m);
     return rc;
   }
-  nodus_etf_encode_into(&ctl, NULL, bytes);
-  nodus_term_free(&p->tx_control);
+  assert(m.op == CTL_SEND_SENDER);
+  nodus_etf_encode_into(&m.control, NULL, bytes);
+  dist_ctl_free(&p->tx_msg);
   free(p->tx_bytes);
-  p->tx_control = ctl;
+  p->tx_msg = m;
   p->tx_bytes = bytes;
   p->tx_len = len;
   return 0;
@@ -64,6 +67,7 @@ static int tx_learn(rt_peer *p, const nodus_term *from, const nodus_term *to) {
 
 int rt_ctlcache_send(rt_peer *p, const nodus_term *from, const nodus_term *to,
                      nodus_term *msg) {
+  RT_ASSERT_LOOP(p->node);
   if (!p->up || !p->conn || !(dist_conn_flags(p->conn) & DFLAG_SEND_SENDER))
     return 0;
   if (!tx_matches(p, from, to) && tx_learn(p, from, to)) return 0;
@@ -88,6 +92,7 @@ int rt_ctlcache_send(rt_peer *p, const nodus_term *from, const nodus_term *to,
 
 void rt_ctlcache_learn(rt_peer *p, const dist_ctl_msg *msg,
                        const uint8_t *data, size_t len, bool versioned) {
+  RT_ASSERT_LOOP(p->node);
   if (msg->op != CTL_SEND && msg->op != CTL_SEND_SENDER &&
       msg->op != CTL_REG_SEND)
     return;
@@ -109,11 +114,16 @@ void rt_ctlcache_learn(rt_peer *p, const dist_ctl_msg *msg,
     if (len <= want_len || memcmp(data, want, want_len)) want = NULL;
   }
   if (!want) return;
-  nodus_term ctl;
-  if (nodus_copy(&ctl, &msg->control)) return;
-  nodus_term_free(&p->rx_control);
-  p->rx_control = ctl;
-  p->rx_op = msg->op;
+  /* Our own copy of the control, its fields pointing into it. */
+  dist_ctl_msg cached = {0};
+  if (nodus_copy(&cached.control, &msg->control)) return;
+  if (dist_ctl_parse(&cached) || cached.op != msg->op) {
+    assert(!"a decoded control does not parse again");
+    dist_ctl_free(&cached);
+    return;
+  }
+  dist_ctl_free(&p->rx_msg);
+  p->rx_msg = cached;
   p->rx_versioned = versioned;
   memcpy(p->rx_bytes, want, want_len);
   p->rx_len = want_len;
@@ -121,25 +131,19 @@ void rt_ctlcache_learn(rt_peer *p, const dist_ctl_msg *msg,
 
 bool rt_ctlcache_receive(nodus_node *node, rt_peer *p, const uint8_t *data,
                          size_t len, bool versioned) {
+  RT_ASSERT_LOOP(node);
   if (!p->rx_len || versioned != p->rx_versioned || len <= p->rx_len ||
       memcmp(data, p->rx_bytes, p->rx_len))
     return false;
   const uint8_t *pay = data + p->rx_len;
   size_t pay_len = len - p->rx_len, used = 0;
-  dist_ctl_msg m = {.op = p->rx_op, .control = p->rx_control};
-  int rc;
-  if (versioned) {
-    rc = nodus_etf_decode(pay, pay_len, NULL, &m.payload, &used);
-  } else { /* after a distribution header the payload has no 131 */
-    uint8_t small[SMALL_PAYLOAD + 1];
-    uint8_t *buf = pay_len < sizeof small ? small : malloc(pay_len + 1);
-    if (!buf) return false;
-    buf[0] = NODUS_ETF_VERSION;
-    memcpy(buf + 1, pay, pay_len);
-    rc = nodus_etf_decode(buf, pay_len + 1, NULL, &m.payload, &used);
-    if (!rc) used--; /* the 131 we added */
-    if (buf != small) free(buf);
-  }
+  /* A send's fields point into its control tuple only, so a copy of the
+   * cached message (borrowing its control) is a message of its own. */
+  assert(dist_ctl_has_payload(p->rx_msg.op) &&
+         p->rx_msg.payload.type == NODUS_T_NONE);
+  dist_ctl_msg m = p->rx_msg;
+  int rc = dist_ctl_decode_payload(pay, pay_len, versioned, NULL, &m.payload,
+                                   &used);
   if (rc || used != pay_len) { /* let the general path report it */
     nodus_term_free(&m.payload);
     return false;

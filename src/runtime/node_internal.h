@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "dist/conn.h"
+#include "dist/control.h"
 #include "dist/dist_flags.h"
 #include "nodus/node.h"
 #include "runtime/idmap.h"
@@ -88,13 +89,13 @@ typedef struct rt_peer {
   msg_queue pending; /* encoded messages waiting for the handshake: the
                         bytes are in a binary term */
   uint64_t next_unlink_id;
-  /* ctlcache.c: the last SEND_SENDER control sent, encoded, and the last
-   * send control received, as its bytes and decoded. */
-  nodus_term tx_control;
+  /* ctlcache.c: the last SEND_SENDER control sent, decoded and encoded,
+   * and the last send control received, as its bytes and decoded (both
+   * messages without payload, owning their controls). */
+  dist_ctl_msg tx_msg;
   uint8_t *tx_bytes;
   size_t tx_len;
-  nodus_term rx_control;
-  int rx_op;
+  dist_ctl_msg rx_msg;
   bool rx_versioned;
   size_t rx_len; /* 0: nothing cached */
   uint8_t rx_bytes[160];
@@ -241,12 +242,11 @@ void rt_link_exit_remote(nodus_node *node, const nodus_term *from,
  * it sent msg (taken), 0 when the caller must (msg untouched), <0 error
  * (msg taken). receive: true when it dispatched the message. learn:
  * remember a fully decoded message's control for the next ones. */
-struct dist_ctl_msg;
 int rt_ctlcache_send(rt_peer *p, const nodus_term *from, const nodus_term *to,
                      nodus_term *msg);
 bool rt_ctlcache_receive(nodus_node *node, rt_peer *p, const uint8_t *data,
                          size_t len, bool versioned);
-void rt_ctlcache_learn(rt_peer *p, const struct dist_ctl_msg *msg,
+void rt_ctlcache_learn(rt_peer *p, const dist_ctl_msg *msg,
                        const uint8_t *data, size_t len, bool versioned);
 void rt_ctlcache_free(rt_peer *p);
 
@@ -265,15 +265,14 @@ int rt_epmd_start(nodus_node *node);
 void rt_epmd_close(nodus_node *node);
 
 /* inbound.c: a control message from a peer. */
-struct dist_ctl_msg;
-void rt_dispatch(nodus_node *node, rt_peer *peer, struct dist_ctl_msg *msg);
+void rt_dispatch(nodus_node *node, rt_peer *peer, dist_ctl_msg *msg);
 
 /* spawn.c: spawn_request, served (SPAWN_REQUEST) and asked (SPAWN_REPLY).
  * reqs_exit: p ends, its requests become the peers' orphans; node_down:
  * p's requests to peer answer noconnection; orphans_free: the peer goes. */
 typedef struct rt_spawn_req rt_spawn_req;
-void rt_spawn_request(nodus_node *node, rt_peer *peer, struct dist_ctl_msg *m);
-void rt_spawn_reply(nodus_node *node, rt_peer *peer, struct dist_ctl_msg *m);
+void rt_spawn_request(nodus_node *node, rt_peer *peer, dist_ctl_msg *m);
+void rt_spawn_reply(nodus_node *node, rt_peer *peer, dist_ctl_msg *m);
 void rt_spawn_reqs_exit(nodus_proc *p);
 void rt_spawn_reqs_node_down(nodus_proc *p, nodus_atom peer);
 void rt_spawn_orphans_free(rt_peer *peer);

@@ -200,23 +200,28 @@ static void on_down(dist_conn *c, const char *reason, int was_up, void *arg) {
 static void on_message(dist_conn *c, const uint8_t *data, size_t len,
                        bool versioned, void *arg) {
   nodus_node *node = arg;
+  RT_ASSERT_LOOP(node);
   rt_peer *p = dist_conn_user(c);
   if (!p || rt_ctlcache_receive(node, p, data, len, versioned)) return;
   dist_ctl_msg msg;
   int rc = versioned ? dist_ctl_decode(data, len, NULL, &msg)
                      : dist_ctl_decode_unversioned(data, len, NULL, &msg);
-  if (rc == NODUS_EUNSUPPORTED) { /* BEAM drops such a peer too */
-    char why[96];
-    snprintf(why, sizeof why, "unknown control message op %d", msg.op);
-    rt_log(node, NODUS_LOG_WARN, "dist", "closing the connection to %s: %s",
-           nodus_atom_text(p->name, NULL), why);
-    dist_ctl_free(&msg);
-    dist_conn_close(c, why);
-    return;
-  }
-  if (rc) {
-    char why[128];
-    snprintf(why, sizeof why, "malformed message: %s", nodus_strerror(rc));
+  if (rc) { /* BEAM drops such a peer too */
+    char why[400], *text = NULL;
+    if (rc == NODUS_EUNSUPPORTED) {
+      snprintf(why, sizeof why, "unknown control message op %d", msg.op);
+    } else {
+      /* What was wrong (dist/control.c says), and the control as BEAM's
+       * "Invalid distribution message" shows it. */
+      nodus_print_opts po = {.local_node = node->name};
+      if (msg.control.type != NODUS_T_NONE)
+        nodus_print(&msg.control, &po, &text, NULL);
+      snprintf(why, sizeof why, "malformed message: %s%s%s (%s)%s%.200s",
+               msg.op > 0 ? dist_ctl_op_name(msg.op) : "",
+               msg.op > 0 ? ": " : "", msg.why ? msg.why : "undecodable",
+               nodus_strerror(rc), text ? " in " : "", text ? text : "");
+      free(text);
+    }
     rt_log(node, NODUS_LOG_WARN, "dist", "closing the connection to %s: %s",
            nodus_atom_text(p->name, NULL), why);
     dist_ctl_free(&msg);

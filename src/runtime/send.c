@@ -13,11 +13,12 @@ static int send_remote_pid(nodus_node *node, nodus_proc *from,
     if (rc) return rc < 0 ? rc : 0;
   }
   nodus_term ctl;
-  if (from && (rt_peer_flags(node, peer) & DFLAG_SEND_SENDER))
-    ctl = rt_tuple(3, nodus_int(CTL_SEND_SENDER), rt_copy(&from->pid),
-                   rt_copy(to));
-  else
-    ctl = rt_tuple(3, nodus_int(CTL_SEND), rt_atom(""), rt_copy(to));
+  int rc = dist_ctl_send(&ctl, rt_peer_flags(node, peer),
+                         from ? &from->pid : NULL, to);
+  if (rc) {
+    nodus_term_free(&msg);
+    return rc;
+  }
   return rt_peer_send(node, peer, ctl, msg);
 }
 
@@ -30,8 +31,12 @@ static int send_to_name(nodus_node *node, nodus_proc *from, nodus_atom name,
     return 0;
   }
   nodus_proc *sender = from ? from : node->sys;
-  nodus_term ctl = rt_tuple(4, nodus_int(CTL_REG_SEND), rt_copy(&sender->pid),
-                            rt_atom(""), nodus_atom_term(name));
+  nodus_term ctl;
+  int rc = dist_ctl_reg_send(&ctl, &sender->pid, name);
+  if (rc) {
+    nodus_term_free(&msg);
+    return rc;
+  }
   return rt_peer_send(node, where, ctl, msg);
 }
 
@@ -70,8 +75,12 @@ int rt_send(nodus_node *node, nodus_proc *from, const nodus_term *to,
         return 0;
       } else {
         nodus_proc *sender = from ? from : node->sys;
-        nodus_term ctl = rt_tuple(3, nodus_int(CTL_ALIAS_SEND),
-                                  rt_copy(&sender->pid), rt_copy(to));
+        nodus_term ctl;
+        int rc = dist_ctl_alias_send(&ctl, &sender->pid, to);
+        if (rc) {
+          nodus_term_free(&msg);
+          return rc;
+        }
         return rt_peer_send(node, rt_node_of(to), ctl, msg);
       }
     default: break;

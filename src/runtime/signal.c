@@ -84,14 +84,14 @@ void rt_exit_signal_local(nodus_proc *to, const nodus_term *from,
 static void remote_exit(nodus_node *node, const nodus_term *from,
                         const nodus_term *to, const nodus_term *reason,
                         bool from_link) {
+  RT_ASSERT_LOOP(node);
   nodus_atom peer = rt_node_of(to);
-  bool payload = rt_peer_flags(node, peer) & DFLAG_EXIT_PAYLOAD;
-  int op = from_link ? (payload ? CTL_PAYLOAD_EXIT : CTL_EXIT)
-                     : (payload ? CTL_PAYLOAD_EXIT2 : CTL_EXIT2);
-  nodus_term ctl = payload ? rt_tuple(3, nodus_int(op), rt_copy(from), rt_copy(to))
-                           : rt_tuple(4, nodus_int(op), rt_copy(from),
-                                      rt_copy(to), rt_copy(reason));
-  rt_peer_send(node, peer, ctl, payload ? rt_copy(reason) : (nodus_term){0});
+  nodus_term ctl, payload;
+  if (dist_ctl_exit(&ctl, &payload, rt_peer_flags(node, peer), from_link,
+                    from, to, reason))
+    rt_log(node, NODUS_LOG_ERROR, "link", "out of memory: exit signal lost");
+  else
+    rt_peer_send(node, peer, ctl, payload);
 }
 
 void rt_link_exit_remote(nodus_node *node, const nodus_term *from,
@@ -133,11 +133,11 @@ int nodus_link(nodus_proc *self, const nodus_term *pid) {
     rt_link_add(q, &self->pid);
     return 0;
   }
+  nodus_term ctl;
+  int rc = dist_ctl_link(&ctl, &self->pid, pid);
+  if (rc) return rc;
   rt_link_add(self, pid);
-  return rt_peer_send(node, rt_node_of(pid),
-                      rt_tuple(3, nodus_int(CTL_LINK), rt_copy(&self->pid),
-                               rt_copy(pid)),
-                      (nodus_term){0});
+  return rt_peer_send(node, rt_node_of(pid), ctl, (nodus_term){0});
 }
 
 int nodus_unlink(nodus_proc *self, const nodus_term *pid) {
@@ -158,12 +158,11 @@ int nodus_unlink(nodus_proc *self, const nodus_term *pid) {
     rt_link_remove(self, pid);
     return 0;
   }
+  nodus_term ctl;
+  int rc = dist_ctl_unlink_id(&ctl, pr->next_unlink_id + 1, &self->pid, pid);
+  if (rc) return rc;
   l->unlinking = ++pr->next_unlink_id;
-  return rt_peer_send(node, peer,
-                      rt_tuple(4, nodus_int(CTL_UNLINK_ID),
-                               nodus_int((int64_t)l->unlinking),
-                               rt_copy(&self->pid), rt_copy(pid)),
-                      (nodus_term){0});
+  return rt_peer_send(node, peer, ctl, (nodus_term){0});
 }
 
 /* ---- monitors ---------------------------------------------------------- */
@@ -269,12 +268,15 @@ int nodus_monitor(nodus_proc *self, const nodus_term *target,
       self->mons_out = out;
     }
   } else {
+    nodus_term ctl;
+    if (dist_ctl_monitor(&ctl, &self->pid, other, &ref)) {
+      rt_monitor_free(out);
+      nodus_term_free(&ref);
+      return NODUS_ENOMEM;
+    }
     out->next = self->mons_out;
     self->mons_out = out;
-    rt_peer_send(node, where,
-                 rt_tuple(4, nodus_int(CTL_MONITOR_P), rt_copy(&self->pid),
-                          rt_copy(other), rt_copy(&ref)),
-                 (nodus_term){0});
+    rt_peer_send(node, where, ctl, (nodus_term){0});
   }
   if (ref_out) *ref_out = ref;
   else nodus_term_free(&ref);
@@ -294,10 +296,11 @@ int nodus_demonitor(nodus_proc *self, const nodus_term *ref) {
       if (in) rt_monitor_free(in);
     }
   } else {
-    rt_peer_send(node, m->node,
-                 rt_tuple(4, nodus_int(CTL_DEMONITOR_P), rt_copy(&self->pid),
-                          rt_copy(&m->other), rt_copy(ref)),
-                 (nodus_term){0});
+    nodus_term ctl;
+    if (dist_ctl_demonitor(&ctl, &self->pid, &m->other, ref))
+      rt_log(node, NODUS_LOG_ERROR, "monitor", "out of memory: demonitor lost");
+    else
+      rt_peer_send(node, m->node, ctl, (nodus_term){0});
   }
   rt_monitor_free(m);
   return 0;
@@ -362,16 +365,17 @@ void rt_proc_signal_exit(nodus_proc *p) {
         }
       }
     } else {
-      bool payload = rt_peer_flags(node, m->node) & DFLAG_EXIT_PAYLOAD;
-      nodus_term from = m->by_name ? nodus_atom_term(m->name) : rt_copy(&p->pid);
-      nodus_term ctl =
-          payload ? rt_tuple(4, nodus_int(CTL_PAYLOAD_MONITOR_P_EXIT), from,
-                             rt_copy(&m->other), rt_copy(&m->ref))
-                  : rt_tuple(5, nodus_int(CTL_MONITOR_P_EXIT), from,
-                             rt_copy(&m->other), rt_copy(&m->ref),
-                             rt_copy(reason));
-      rt_peer_send(node, m->node, ctl,
-                   payload ? rt_copy(reason) : (nodus_term){0});
+      /* The watched as the watcher named it: its name, or this pid. */
+      nodus_term name = nodus_atom_term(m->name), ctl, payload;
+      if (dist_ctl_monitor_exit(&ctl, &payload,
+                                rt_peer_flags(node, m->node),
+                                m->by_name ? &name : &p->pid, &m->other,
+                                &m->ref, reason))
+        rt_log(node, NODUS_LOG_ERROR, "monitor",
+               "out of memory: DOWN to %s lost",
+               nodus_atom_text(m->node, NULL));
+      else
+        rt_peer_send(node, m->node, ctl, payload);
     }
     rt_monitor_free(m);
   }

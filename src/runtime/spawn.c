@@ -153,18 +153,14 @@ static void send_reply(nodus_node *node, rt_peer *peer, const nodus_term *req_id
 /* ---- serving a peer's request ---------------------------------------------- */
 
 void rt_spawn_request(nodus_node *node, rt_peer *peer, dist_ctl_msg *m) {
-  const nodus_term *req_id = &m->control.v.items[1];
-  const nodus_term *from = &m->control.v.items[2];
-  const nodus_term *mfa = &m->control.v.items[4];
-  const nodus_term *opts = &m->control.v.items[5];
-  if (from->type != NODUS_T_PID || mfa->type != NODUS_T_TUPLE ||
-      mfa->n != 3 || mfa->v.items[0].type != NODUS_T_ATOM ||
-      mfa->v.items[1].type != NODUS_T_ATOM)
-    return;
-  nodus_atom mod = mfa->v.items[0].v.atom, fun = mfa->v.items[1].v.atom;
+  RT_ASSERT_LOOP(node);
+  assert(m->op == CTL_SPAWN_REQUEST || m->op == CTL_SPAWN_REQUEST_TT);
+  const struct dist_ctl_spawn_request *rq = &m->spawn_request;
+  const nodus_term *req_id = rq->req_id, *from = rq->from, *opts = rq->opts;
+  nodus_atom mod = rq->module, fun = rq->function;
   nodus_proc *p = NULL;
   bool undef = false;
-  int rc = spawn_mfa(node, mod, fun, &m->payload, &p, &undef);
+  int rc = spawn_mfa(node, mod, fun, rq->args, &p, &undef);
   if (rc) {
     if (wants_reply(opts, false))
       send_reply(node, peer, req_id, from, 0, spawn_error(rc));
@@ -181,7 +177,7 @@ void rt_spawn_request(nodus_node *node, rt_peer *peer, dist_ctl_msg *m) {
     flags |= DIST_SPAWN_FLAG_MONITOR;
   if (wants_reply(opts, true))
     send_reply(node, peer, req_id, from, flags, rt_copy(&p->pid));
-  if (undef) exit_undef(p, mod, fun, &m->payload);
+  if (undef) exit_undef(p, mod, fun, rq->args);
 }
 
 /* ---- asking ------------------------------------------------------------------ */
@@ -317,16 +313,12 @@ int nodus_spawn_request(nodus_proc *self, nodus_atom node_name,
 /* ---- the reply ---------------------------------------------------------------- */
 
 void rt_spawn_reply(nodus_node *node, rt_peer *peer, dist_ctl_msg *m) {
-  const nodus_term *ref = &m->control.v.items[1];
-  const nodus_term *to = &m->control.v.items[2];
-  const nodus_term *flags_t = &m->control.v.items[3];
-  const nodus_term *result = &m->control.v.items[4];
-  if (ref->type != NODUS_T_REF || to->type != NODUS_T_PID ||
-      flags_t->type != NODUS_T_INT ||
-      (result->type != NODUS_T_PID && result->type != NODUS_T_ATOM))
-    return;
+  RT_ASSERT_LOOP(node);
+  assert(m->op == CTL_SPAWN_REPLY || m->op == CTL_SPAWN_REPLY_TT);
+  const struct dist_ctl_spawn_reply *rp = &m->spawn_reply;
+  const nodus_term *ref = rp->req_id, *to = rp->to, *result = rp->result;
   bool ok = result->type == NODUS_T_PID;
-  unsigned flags = ok ? (unsigned)flags_t->v.i : 0;
+  unsigned flags = ok ? rp->flags : 0;
   nodus_proc *p = rt_proc_by_pid(node, to);
   rt_spawn_req *r =
       p && !p->exiting ? req_take(&p->spawns_pending, ref, peer->name) : NULL;
@@ -342,11 +334,13 @@ void rt_spawn_reply(nodus_node *node, rt_peer *peer, dist_ctl_msg *m) {
    * set up, as BEAM does (the link gets the exit reason of the requester,
    * noproc when that is not known, abandoned when it still lives). */
   r = req_take(&peer->spawn_orphans, ref, peer->name);
-  if (flags & DIST_SPAWN_FLAG_MONITOR)
-    rt_peer_send(node, peer->name,
-                 rt_tuple(4, nodus_int(CTL_DEMONITOR_P), rt_copy(to),
-                          rt_copy(result), rt_copy(ref)),
-                 (nodus_term){0});
+  if (flags & DIST_SPAWN_FLAG_MONITOR) {
+    nodus_term ctl;
+    if (dist_ctl_demonitor(&ctl, to, result, ref))
+      rt_log(node, NODUS_LOG_ERROR, "spawn", "out of memory: demonitor lost");
+    else
+      rt_peer_send(node, peer->name, ctl, (nodus_term){0});
+  }
   if (flags & DIST_SPAWN_FLAG_LINK) {
     nodus_term why = rt_atom(p ? "abandoned" : "noproc");
     rt_link_exit_remote(node, to, result, r ? &r->reason : &why);
