@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "../src/dist/epmd_client.h"
-#include "../src/dist/epmd_server.h"
+#include "../src/distribution/epmd_client.h"
+#include "../src/distribution/epmd_server.h"
 #include "cli.h"
 #include "nodus.h"
 #include "nodus/node.h" /* NODUS_LOG_* */

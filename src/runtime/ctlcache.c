@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/control.h"
+#include "distribution/control.h"
 #include "runtime/node_internal.h"
 
 void rt_ctlcache_free(rt_peer *p) {

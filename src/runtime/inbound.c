@@ -1,11 +1,11 @@
 /* What a peer's control messages do to local processes. Shapes and field
- * types were checked by the decoder (dist/control.c), so handlers read
+ * types were checked by the decoder (distribution/control.c), so handlers read
  * named fields; a message that names no local process is dropped as BEAM
  * drops it. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/control.h"
+#include "distribution/control.h"
 #include "runtime/node_internal.h"
 
 static nodus_proc *local_proc(nodus_node *node, const nodus_term *to) {
@@ -32,7 +32,7 @@ static void note_unknown_name(nodus_node *node, rt_peer *peer,
   }
 }
 
-/* A control tuple (built by dist/control.c, rc its result) back to the
+/* A control tuple (built by distribution/control.c, rc its result) back to the
  * peer, or a log line when it could not be built. */
 static void reply(nodus_node *node, rt_peer *peer, int rc, nodus_term ctl,
                   const char *what) {

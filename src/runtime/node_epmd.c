@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/epmd_client.h"
-#include "dist/epmd_server.h"
+#include "distribution/epmd_client.h"
+#include "distribution/epmd_server.h"
 #include "runtime/node_internal.h"
 
 struct reg_wait {

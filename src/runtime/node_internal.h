@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "dist/conn.h"
-#include "dist/control.h"
-#include "dist/dist_flags.h"
+#include "distribution/conn.h"
+#include "distribution/control.h"
+#include "distribution/dist_flags.h"
 #include "nodus/node.h"
 #include "runtime/idmap.h"
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/control.h"
-#include "dist/epmd_client.h"
+#include "distribution/control.h"
+#include "distribution/epmd_client.h"
 #include "runtime/node_internal.h"
 
 static void peer_free(rt_peer *p) {
@@ -211,7 +211,7 @@ static void on_message(dist_conn *c, const uint8_t *data, size_t len,
     if (rc == NODUS_EUNSUPPORTED) {
       snprintf(why, sizeof why, "unknown control message op %d", msg.op);
     } else {
-      /* What was wrong (dist/control.c says), and the control as BEAM's
+      /* What was wrong (distribution/control.c says), and the control as BEAM's
        * "Invalid distribution message" shows it. */
       nodus_print_opts po = {.local_node = node->name};
       if (msg.control.type != NODUS_T_NONE)

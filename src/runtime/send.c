@@ -1,7 +1,7 @@
 /* Routing a message to a pid, a name, {Name, Node} or an alias. */
 #include <stdlib.h>
 
-#include "dist/control.h"
+#include "distribution/control.h"
 #include "runtime/node_internal.h"
 
 static int send_remote_pid(nodus_node *node, nodus_proc *from,

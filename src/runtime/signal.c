@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/control.h"
+#include "distribution/control.h"
 #include "runtime/node_internal.h"
 
 static bool is_atom(const nodus_term *t, const char *name) {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/control.h"
+#include "distribution/control.h"
 #include "runtime/node_internal.h"
 
 struct rt_spawn_req {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/control.h"
+#include "distribution/control.h"
 #include "fuzz_assert.h"
 
 static void round_trip(const dist_ctl_msg *m) {

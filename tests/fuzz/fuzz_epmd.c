@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../src/dist/epmd_proto.h"
+#include "../../src/distribution/epmd_proto.h"
 #include "fuzz_assert.h"
 
 static bool same_node(const epmd_node_info *a, const epmd_node_info *b) {

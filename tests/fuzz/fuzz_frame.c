@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* Relative: fuzz targets get no src/ include path. */
-#include "../../src/dist/frame.h"
+#include "../../src/distribution/frame.h"
 #include "fuzz_assert.h"
 
 #define MAX_FRAME (1u << 20)

@@ -12,8 +12,8 @@
 #include <string.h>
 
 /* Relative: fuzz targets get no src/ include path. */
-#include "../../src/dist/dist_flags.h"
-#include "../../src/dist/handshake.h"
+#include "../../src/distribution/dist_flags.h"
+#include "../../src/distribution/handshake.h"
 #include "fuzz_assert.h"
 
 static uint32_t fixed_challenge(void *arg) {

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "dist/epmd_client.h"
+#include "distribution/epmd_client.h"
 #include "nodus.h"
 
 struct reg_state {

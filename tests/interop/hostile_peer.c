@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dist/dist_flags.h"
-#include "dist/handshake.h"
+#include "distribution/dist_flags.h"
+#include "distribution/handshake.h"
 
 static int write_all(int fd, const uint8_t *p, size_t n) {
   while (n) {

@@ -28,9 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dist/dist_flags.h"
-#include "dist/frame.h"
-#include "dist/handshake.h"
+#include "distribution/dist_flags.h"
+#include "distribution/frame.h"
+#include "distribution/handshake.h"
 
 static double now_s(void) {
   struct timespec ts;

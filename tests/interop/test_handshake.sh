@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Handshake and framing against a real BEAM node, before the rest of nodus
-# exists: BUILD_DIR/bin/hs_probe drives src/dist/handshake.c and frame.c
+# exists: BUILD_DIR/bin/hs_probe drives src/distribution/handshake.c and frame.c
 # over a blocking socket.
 #   bash test_handshake.sh BUILD_DIR
 # Needs erl and epmd (erlang-base). Every wait polls with a deadline; every

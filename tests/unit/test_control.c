@@ -1,4 +1,4 @@
-/* dist/control: each builder's tuple (and PAYLOAD_ choice) is the one the
+/* distribution/control: each builder's tuple (and PAYLOAD_ choice) is the one the
  * runtime sent before the typed API, byte for byte; the decoder fills the
  * named fields, and rejects wrong arities and field types with a reason
  * (NODUS_EPROTO), unknown ops with NODUS_EUNSUPPORTED and the op. */
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "dist/control.h"
+#include "distribution/control.h"
 #include "nodus/error.h"
 
 static nodus_term pid_a, pid_b, ref_r;

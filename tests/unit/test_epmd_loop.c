@@ -7,8 +7,8 @@
 #include <uv.h>
 
 #include "check.h"
-#include "dist/epmd_client.h"
-#include "dist/epmd_server.h"
+#include "distribution/epmd_client.h"
+#include "distribution/epmd_server.h"
 #include "nodus.h"
 
 static uv_loop_t loop;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "dist/epmd_proto.h"
+#include "distribution/epmd_proto.h"
 #include "nodus.h"
 
 static epmd_node_info node_ab(void) {

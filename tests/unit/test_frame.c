@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "dist/frame.h"
+#include "distribution/frame.h"
 #include "nodus/error.h"
 
 static size_t put_frame(uint8_t *out, const uint8_t *body, size_t n) {

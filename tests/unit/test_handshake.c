@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "dist/dist_flags.h"
-#include "dist/handshake.h"
+#include "distribution/dist_flags.h"
+#include "distribution/handshake.h"
 #include "nodus/error.h"
 
 static uint32_t fixed_challenge(void *arg) {

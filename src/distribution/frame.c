@@ -1,6 +1,6 @@
 /* Distribution frames and fragments (see frame.h). */
-#include "dist/frame.h"
-#include "dist/wire.h"
+#include "distribution/frame.h"
+#include "distribution/wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "dist/handshake.h"
+#include "distribution/handshake.h"
 
 typedef struct dist_conn dist_conn;
 

@@ -7,16 +7,16 @@
  * while one write is in flight the next batch accumulates.
  * Ticks: every ticktime/4 a tick goes out if nothing else did, and a peer
  * we heard nothing from for a whole ticktime is dropped, as BEAM does. */
-#include "dist/conn.h"
+#include "distribution/conn.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/dist_flags.h"
-#include "dist/frame.h"
-#include "dist/wire.h"
+#include "distribution/dist_flags.h"
+#include "distribution/frame.h"
+#include "distribution/wire.h"
 #include "nodus/error.h"
 #include "nodus/node.h"
 

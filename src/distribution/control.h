@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dist/dist_flags.h"
+#include "distribution/dist_flags.h"
 #include "nodus/term.h"
 
 enum dist_ctl_op {

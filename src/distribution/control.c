@@ -1,6 +1,6 @@
 /* Control messages: decoding with one shape check per op (BEAM's, from
  * erts_net_message in dist.c), the typed builders, and encoding. */
-#include "dist/control.h"
+#include "distribution/control.h"
 
 #include "term/term_internal.h"
 

@@ -6,7 +6,7 @@
 
 #include "term/term_internal.h"
 #include "nodus/error.h"
-#include "dist/wire.h"
+#include "distribution/wire.h"
 
 
 

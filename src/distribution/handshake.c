@@ -19,8 +19,8 @@
  * want (see make_digest). Before any OpenSSL header. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
-#include "dist/handshake.h"
-#include "dist/wire.h"
+#include "distribution/handshake.h"
+#include "distribution/wire.h"
 
 #include <openssl/crypto.h>
 #include <openssl/md5.h>
@@ -30,7 +30,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "dist/dist_flags.h"
+#include "distribution/dist_flags.h"
 #include "nodus/error.h"
 
 #define HS_DIGEST_LEN 16
