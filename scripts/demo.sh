@@ -74,6 +74,9 @@ ECHO_PID=$echo_pid erl -sname "erl_demo$$" -setcookie "$cookie" -noshell -eval '
                   receive {echo, Y} -> Y after 2000 -> timeout end end,
   [io:format("erl -> C -> erl: ~p~n", [Ask(X)])
    || X <- [hello, {1, 2.5, <<"bin">>}, #{key => [a, b]}, self(), make_ref()]],
+  io:format("erl rpc to C:    nodus:nodes() = ~p~n", [rpc:call(C, nodus, nodes, [])]),
+  io:format("erl erpc to C:   ~p~n",
+            [try erpc:call(C, no_such_module, f, []) catch error:{exception, R, _} -> {error, R} end]),
   Ref = erlang:monitor(process, {echo, C}),
   os:cmd("kill -9 " ++ os:getenv("ECHO_PID")),
   receive {_, Ref, process, _, Why} -> io:format("C node killed:   DOWN ~p~n", [Why])
