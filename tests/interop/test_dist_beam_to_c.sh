@@ -3,7 +3,8 @@
 #   ping and nodes(); {echo, CNode} ! {self(), X} for every term type;
 #   erlang:spawn_request of nodus_test:echo_proc (ok, badarg, undef);
 #   links and exit signals both ways (link/1, spawn_request link, exit/2,
-#   unlink); monitors by pid and by name (noproc, normal, named exit).
+#   unlink); monitors by pid and by name (noproc, normal, named exit);
+#   terms BEAM built, judged in C against the same terms built in C.
 # Usage: bash test_dist_beam_to_c.sh BUILD_DIR
 source "$(dirname "$0")/dist_lib.sh" "$1"
 
@@ -128,6 +129,15 @@ M13 = monitor(process, {echo, C}),
 {echo, C} ! {exit, bye_echo},
 T("monitor by name: DOWN names {echo, Node}", Recv(5000) =:= {'DOWN', M13, process, {echo, C}, bye_echo}),
 T("the connection is still up", lists:member(C, nodes())),
+%% Terms BEAM built, for the C side to judge against the same values it
+%% builds itself (below): an echo cannot see a bug our decoder and encoder
+%% share, e.g. both swapping the halves of a float (tests/mutation, M3).
+{agent, C} ! {beam_built, {[0.0, 1.5, -2.25, 3.141592653589793, 1.0e300, -1.0e-300, 5.0e-324],
+  [255, 256, -1, 2147483647, -2147483648, 2147483648, 9223372036854775807,
+   -9223372036854775808, 18446744073709551616, -123456789012345678901234567890],
+  [ok, '', 'with space', list_to_atom([252, 110, 239]), list_to_atom([26085, 26412, 35486])],
+  [<<>>, <<1,2,3>>, <<5:3>>, <<1,2,3:4>>], {}, {a, {b, {c}}, 1, 2}, "str", [a | b], [1, 2 | 3],
+  #{a => 1, {k} => [v], <<"b">> => #{}}, #{1 => 1.0, 1.0 => 1}}},
 io:format("DONE~n"),
 halt().
 EOF
@@ -135,5 +145,14 @@ EOF
 CNODE="$CNAME@$HOST" erl_start e "eb$$" "$SCRIPT"
 erl_wait e 45
 erl_results e
+# The same terms as the erl script's beam_built, parsed here by
+# nodus_parse (not decoded from ETF): C judges what BEAM sent.
+c_run c "set Want {[0.0, 1.5, -2.25, 3.141592653589793, 1.0e300, -1.0e-300, 5.0e-324], [255, 256, -1, 2147483647, -2147483648, 2147483648, 9223372036854775807, -9223372036854775808, 18446744073709551616, -123456789012345678901234567890], [ok, '', 'with space', 'ünï', '日本語'], [<<>>, <<1,2,3>>, <<5:3>>, <<1,2,3:4>>], {}, {a, {b, {c}}, 1, 2}, \"str\", [a | b], [1, 2 | 3], #{a => 1, {k} => [v], <<\"b\">> => #{}}, #{1 => 1.0, 1.0 => 1}}"
+if c_do c "expect 5000 {beam_built, Want}" '^got '; then
+  ok "terms BEAM built equal the same terms built in C"
+else
+  c_do c "expect 1000 {beam_built, _}" '.'
+  ko "terms BEAM built equal the same terms built in C: BEAM's arrived as '$C_LAST'"
+fi
 c_check c "C node still answers after all that" "nodes" '^nodes \[' 
 finish

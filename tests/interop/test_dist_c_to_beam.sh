@@ -2,7 +2,8 @@
 # C -> BEAM: a dist_node drives a real erl node, which runs a small
 # service registered as `sink`.
 #   connect (ping, nodes() on both sides), send to a registered Erlang
-#   process and get terms back unchanged; monitor and link Erlang pids and
+#   process and get terms back unchanged (and judged by BEAM against the
+#   same terms built in Erlang); monitor and link Erlang pids and
 #   get DOWN/EXIT when they die (exit/2 and unlink too); an Erlang link
 #   kills a C process and a C exit reaches Erlang links and monitors;
 #   nodedown, DOWN and EXIT noconnection when the BEAM node is killed.
@@ -27,6 +28,18 @@ Watch = fun(From, Pid) ->
 (fun Loop() ->
   receive
     {From, echo, X} -> From ! {echo, X};
+    {From, judge, X} -> % X is C's Terms (below), Want the same built here
+      Want = {0, -1, 2147483648, -9223372036854775808, 18446744073709551616,
+              -123456789012345678901234567890, 1.5, -0.25, 1.0e300, ok, '',
+              'with space', list_to_atom([252, 110, 239]),
+              list_to_atom([26085, 26412, 35486]), <<>>, <<1,2,3>>, <<5:3>>,
+              <<1,2,3:4>>, {}, {a, {b}}, [], [1,2,3], "str", [a|b], [1,2|3],
+              #{}, #{a => 1, {k} => [v], <<"b">> => #{}}, From},
+      Diff = fun() when is_tuple(X), tuple_size(X) =:= tuple_size(Want) ->
+                   [{I, element(I, X), element(I, Want)} || I <- lists:seq(1, tuple_size(Want)),
+                                                            element(I, X) =/= element(I, Want)];
+                ()  -> X end,
+      From ! {judged, X =:= Want orelse Diff()};
     {From, spawn_target} ->
       T = spawn(fun() -> receive {die, R} -> exit(R) end end),
       From ! {target, T};
@@ -54,6 +67,11 @@ c_check c "we are in the BEAM node's nodes(), not nodes(hidden)" \
 c_run c "set Terms {0, -1, 2147483648, -9223372036854775808, 18446744073709551616, -123456789012345678901234567890, 1.5, -0.25, 1.0e300, ok, '', 'with space', 'ünï', '日本語', <<>>, <<1,2,3>>, <<5:3>>, <<1,2,3:4>>, {}, {a, {b}}, [], [1,2,3], \"str\", [a|b], [1,2|3], #{}, #{a => 1, {k} => [v], <<\"b\">> => #{}}, Self}"
 c_run c "send $SINK {Self, echo, Terms}"
 c_check c "terms of every kind go to Erlang and back unchanged" "expect 5000 {echo, Terms}" '^got \{echo,'
+# The echo passes even when our encoder and decoder share a bug (e.g. both
+# swap a float's halves, tests/mutation M3): BEAM judges what it got.
+c_run c "send $SINK {Self, judge, Terms}"
+c_check c "BEAM finds the terms C built equal to the same terms built in Erlang" \
+  "expect 5000 {judged, _}" '^got \{judged,true\}$'
 c_run c "monitor Ref Self"
 c_run c "send $SINK {Self, echo, Ref}"
 c_check c "a reference goes to Erlang and back" "expect 5000 {echo, Ref}" '^got \{echo,#Ref'
