@@ -38,7 +38,8 @@ extern "C" {
   X(EPROTO, -26, "peer broke the protocol")                                \
   X(ENOTFOUND, -27, "name not registered")                                 \
   X(EEXIT, -28, "the other side exited or raised (see the returned reason)") \
-  X(EAUTH, -29, "cookie rejected: the node answered but its cookie differs")
+  X(EAUTH, -29, "cookie rejected: the node answered but its cookie differs") \
+  X(EBUSY, -30, "held by another (a cluster-wide lock)")
 
 typedef enum nodus_errno {
 #define NODUS_ERRNO_ENUM(name, val, msg) NODUS_##name = (val),

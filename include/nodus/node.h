@@ -100,6 +100,9 @@ int nodus_node_connect(nodus_node *node, nodus_atom peer);
  * again). What a node without epmd (NODUS_EPMD_NONE) uses to reach
  * others. Thread-safe. */
 int nodus_node_set_peer_port(nodus_node *node, nodus_atom peer, int port);
+/* erlang:disconnect_node/1: drops the connection to peer (its nodedown
+ * reason is disconnect). 0 also when it was not connected. Thread-safe. */
+int nodus_node_disconnect(nodus_node *node, nodus_atom peer);
 /* net_adm:ping from C: 0 for pong; for pang, NODUS_EAUTH when the node
  * answered but the handshake failed on the cookie (ours differs from
  * its), else NODUS_ENOCONN (down, unreachable, or it refused us for

@@ -43,6 +43,10 @@ extern const nodus_service nodus_service_rpc;
 extern const nodus_service nodus_service_erpc;
 extern const nodus_service nodus_service_introspect;
 extern const nodus_service nodus_service_pg;
+/* global: global_name_server, :global's registry and locks with BEAM and
+ * C peers (nodus/global.h); serves global:resolve_it/4 and
+ * nodus:global_names/0, global_whereis/1 (needs rpc for those). */
+extern const nodus_service nodus_service_global;
 
 /* Every service above, in that order, NULL-terminated. */
 extern const nodus_service *const nodus_default_services[];

@@ -10,6 +10,7 @@ const nodus_service *const nodus_default_services[] = {
     &nodus_service_erpc,
     &nodus_service_introspect,
     &nodus_service_pg,
+    &nodus_service_global,
     NULL,
 };
 
