@@ -68,24 +68,11 @@ static int tx_learn(rt_peer *p, const nodus_term *from, const nodus_term *to) {
 int rt_ctlcache_send(rt_peer *p, const nodus_term *from, const nodus_term *to,
                      nodus_term *msg) {
   RT_ASSERT_LOOP(p->node);
-  if (!p->up || !p->conn || !(dist_conn_flags(p->conn) & DFLAG_SEND_SENDER))
+  if (!dist_peer_up(p->dist) ||
+      !(dist_peer_flags(p->dist) & DFLAG_SEND_SENDER))
     return 0;
   if (!tx_matches(p, from, to) && tx_learn(p, from, to)) return 0;
-  size_t b;
-  if (nodus_etf_size(msg, NULL, &b) ||
-      !dist_conn_fits_one_frame(p->conn, p->tx_len + b))
-    return 0;
-  uint8_t *ctl_at, *payload_at;
-  int rc = dist_conn_reserve(p->conn, p->tx_len, b, &ctl_at, &payload_at);
-  if (rc) {
-    nodus_term_free(msg);
-    return rc;
-  }
-  nodus_etf_encode_into(msg, NULL, payload_at); /* payload first: see */
-  memcpy(ctl_at, p->tx_bytes, p->tx_len);       /* dist_conn_reserve  */
-  dist_conn_commit(p->conn);
-  nodus_term_free(msg);
-  return 1;
+  return dist_peer_send_encoded(p->dist, p->tx_bytes, p->tx_len, msg);
 }
 
 /* ---- receiving ---------------------------------------------------------- */

@@ -111,9 +111,6 @@ int rt_node_init(nodus_node **out, const nodus_node_opts *opts,
   node->creation = (uint32_t)(rnd[0] | rnd[1] << 8 | rnd[2] << 16) | 4;
   idmap_init(&node->procs);
   idmap_init(&node->names);
-  idmap_init(&node->peers);
-  idmap_init(&node->peer_ports);
-  idmap_init(&node->auth_refused);
   idmap_init(&node->aliases);
   pthread_mutex_init(&node->inbox_lock, NULL);
   pthread_mutex_init(&node->ref_lock, NULL);
@@ -134,8 +131,9 @@ int rt_node_init(nodus_node **out, const nodus_node_opts *opts,
                                        : (uint64_t)opts->spin_us * 1000;
 
   const char *addr = opts->listen_address ? opts->listen_address : "0.0.0.0";
-  if ((rc = rt_peers_listen_at(node, addr, opts->port))) goto fail_loop;
+  if ((rc = rt_peers_start(node, addr, opts->port))) goto fail_loop;
   if ((rc = rt_epmd_start(node))) goto fail_loop;
+  dist_peers_set_creation(node->peers, node->creation);
   if ((rc = rt_sysprocs_start(node))) goto fail_loop;
   if ((rc = rt_services_start(node))) goto fail_loop;
   *out = node;
@@ -147,6 +145,7 @@ fail_loop:
   uv_run(&node->loop, UV_RUN_DEFAULT);
   uv_loop_close(&node->loop);
 fail_free:
+  dist_peers_free(node->peers);
   rt_services_stop(node);
   rt_node_events_close(node);
   free(node->epmd_wait);
@@ -165,8 +164,9 @@ void rt_node_shutdown(nodus_node *node) {
   pthread_mutex_lock(&node->inbox_lock);
   node->closing = true;
   pthread_mutex_unlock(&node->inbox_lock);
+  dist_peers_stop(node->peers); /* exit signals to up peers still go */
   rt_procs_close_all(node);
-  rt_peers_close_all(node);
+  dist_peers_close(node->peers);
   rt_epmd_close(node);
   close_if_open((uv_handle_t *)&node->runner);
   close_if_open((uv_handle_t *)&node->spinner);
@@ -234,9 +234,7 @@ void nodus_node_close(nodus_node *node) {
   rt_inbox_release(node);
   idmap_free(&node->procs);
   idmap_free(&node->names);
-  idmap_free(&node->peers);
-  idmap_free(&node->peer_ports);
-  idmap_free(&node->auth_refused);
+  dist_peers_free(node->peers);
   idmap_free(&node->aliases);
   rt_services_stop(node);
   rt_node_events_close(node);

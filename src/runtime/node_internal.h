@@ -10,11 +10,11 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "distribution/conn.h"
 #include "distribution/control.h"
 #include "distribution/dist_flags.h"
+#include "distribution/peers.h"
 #include "nodus/node.h"
-#include "runtime/idmap.h"
+#include "term/idmap.h"
 
 typedef struct msg_item {
   struct msg_item *next;
@@ -76,18 +76,13 @@ struct nodus_proc {
   struct rt_spawn_req *spawns_pending; /* spawn.c: awaiting SPAWN_REPLY */
 };
 
-/* A peer node: its connection (if any) and what waits for it. */
+/* The runtime's part of a peer node: the user area of its entry in the
+ * peer table (distribution/peers.h), zeroed when the entry is made, set
+ * up when the runtime first meets it (peer.c) and let go when it leaves. */
 typedef struct rt_peer {
   nodus_atom name;
   struct nodus_node *node;
-  char host[256];
-  struct epmd_op *resolving; /* port please in flight */
-  dist_conn *conn;
-  bool up;
-  bool hidden;   /* up, and the peer is a hidden node */
-  bool incoming; /* conn is an accepted one, still in its handshake */
-  msg_queue pending; /* encoded messages waiting for the handshake: the
-                        bytes are in a binary term */
+  dist_peer *dist;
   uint64_t next_unlink_id;
   /* ctlcache.c: the last SEND_SENDER control sent, decoded and encoded,
    * and the last send control received, as its bytes and decoded (both
@@ -135,7 +130,7 @@ struct nodus_node {
   nodus_node_opts opts;
   uint64_t dflags;
 
-  uv_tcp_t listener;
+  dist_peers *peers; /* peer.c: connections to other nodes */
   int port;
   struct epmd_op *epmd_reg;
   struct epmd_server *epmd_srv;
@@ -143,10 +138,6 @@ struct nodus_node {
 
   idmap procs;    /* pid id -> nodus_proc */
   idmap names;    /* atom -> nodus_proc */
-  idmap peers;    /* atom -> rt_peer */
-  idmap peer_ports; /* atom -> port given by nodus_node_set_peer_port */
-  idmap auth_refused; /* atom -> (void *)1: its last handshake failed on
-                         the cookie (nodus_node_ping's NODUS_EAUTH) */
   idmap aliases;  /* rt_alias_key(ref) -> rt_alias */
   uint32_t next_pid_id;
   uint64_t ref_counter;
@@ -250,14 +241,15 @@ void rt_ctlcache_learn(rt_peer *p, const dist_ctl_msg *msg,
                        const uint8_t *data, size_t len, bool versioned);
 void rt_ctlcache_free(rt_peer *p);
 
-/* dist glue (peer.c): connections and control messages. */
+/* peer.c: the runtime's side of the peer table (distribution/peers.h).
+ * start makes the table and listens; get is dist_peers_get with the
+ * runtime's part; send and flags are dist_peers_send and _flags. */
+int rt_peers_start(nodus_node *node, const char *addr, int port);
 rt_peer *rt_peer_get(nodus_node *node, nodus_atom name, bool connect);
 /* Sends a control tuple (taken) and optional payload (taken; NONE for
  * none) to a node, connecting if needed. */
 int rt_peer_send(nodus_node *node, nodus_atom peer, nodus_term control,
                  nodus_term payload);
-int rt_peers_listen_at(nodus_node *node, const char *addr, int port);
-void rt_peers_close_all(nodus_node *node);
 uint64_t rt_peer_flags(nodus_node *node, nodus_atom peer);
 
 /* node_epmd.c */

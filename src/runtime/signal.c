@@ -154,7 +154,7 @@ int nodus_unlink(nodus_proc *self, const nodus_term *pid) {
   if (!l || l->unlinking) return 0;
   nodus_atom peer = rt_node_of(pid);
   rt_peer *pr = rt_peer_get(node, peer, false);
-  if (!pr || !pr->up) {
+  if (!pr || !dist_peer_up(pr->dist)) {
     rt_link_remove(self, pid);
     return 0;
   }

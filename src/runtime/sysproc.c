@@ -151,7 +151,7 @@ struct auth_check {
 /* Whether peer's last handshake failed on the cookie; forgets it. */
 static void auth_check_on_loop(nodus_node *node, void *arg) {
   struct auth_check *a = arg;
-  a->refused = idmap_del(&node->auth_refused, a->peer) != NULL;
+  a->refused = dist_peers_take_auth_refused(node->peers, a->peer);
 }
 
 int nodus_node_ping(nodus_node *node, nodus_atom peer, int timeout_ms) {

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 #include "nodus/term.h"
-#include "runtime/idmap.h"
+#include "term/idmap.h"
 
-/* The runtime's one hash map (idmap) keyed by the term's hash, each slot
+/* The one hash map (term/idmap.h) keyed by the term's hash, each slot
  * a chain of the entries whose keys share that hash; every entry is also
  * on one list, for iteration. */
 typedef struct termmap_entry {

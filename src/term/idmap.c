@@ -1,5 +1,5 @@
 /* The one hash map: 64-bit keys to pointers; see idmap.h. */
-#include "runtime/idmap.h"
+#include "term/idmap.h"
 
 #include <stdlib.h>
 

@@ -1,8 +1,10 @@
 /* A map from 64-bit keys to pointers (open addressing, linear probing,
- * backward-shift deletion): the one hash map. The runtime keys it by pid
- * ids, names and node atoms; cluster/common/termmap by term hashes. */
-#ifndef NODUS_RT_IDMAP_H
-#define NODUS_RT_IDMAP_H
+ * backward-shift deletion): the one hash map, here at the bottom so every
+ * layer may use it. The runtime keys it by pid ids and names,
+ * distribution/peers.c by node atoms, cluster/common/termmap by term
+ * hashes. */
+#ifndef NODUS_IDMAP_H
+#define NODUS_IDMAP_H
 
 #include <stddef.h>
 #include <stdint.h>
