@@ -10,19 +10,37 @@
  *
  * With --join SCOPE:GROUP (repeatable) the echo process also joins pg
  * groups, so pg:get_members(SCOPE, GROUP) on any node finds it.
+ *
+ * With --global NAME (an atom) it is also registered under the :global
+ * NAME, so any node of the cluster reaches it by that name alone:
+ *
+ *   $ build/bin/echo_node --name echo --cookie secret --global gecho
+ *   iex> Node.connect(:"echo@myhost")
+ *   iex> GenServer.call({:global, :gecho}, :hi)   # a call is echoed too
+ *   {:echo, :hi}
+ *   iex> :global.send(:gecho, {self(), :hello}); flush()
+ *   {:echo, :hello}
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nodus.h>
+#include <nodus/global.h>
 
 static void echo(nodus_proc *self, const nodus_term *msg) {
   const nodus_term *from, *payload;
+  nodus_term copy, reply;
+  if (nodus_match(msg, "{'$gen_call', ~t, ~t}", &from, &payload) == 0) {
+    /* gen_server:call(Echo, Msg) from Erlang: the reply is {echo, Msg} */
+    if (nodus_copy(&copy, payload) == 0 &&
+        nodus_build(&reply, "{echo, ~t}", copy) == 0)
+      nodus_gen_reply(self, from, reply);
+    return;
+  }
   if (nodus_match(msg, "{~t, ~t}", &from, &payload) != 0 ||
       nodus_type_of(from) != NODUS_T_PID)
     return; /* not for us: ignore, as a receive with no match would */
-  nodus_term copy, reply;
   if (nodus_copy(&copy, payload) == 0 &&
       nodus_build(&reply, "{echo, ~t}", copy) == 0)
     nodus_send_from(self, from, reply);
@@ -32,8 +50,11 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: echo_node --name NAME [--cookie COOKIE] [--port PORT]\n"
           "                 [--epmd-port PORT | --no-epmd] [--ticktime SECONDS]\n"
-          "                 [--join SCOPE:GROUP]...\n"
-          "Joins the cluster as NAME and echoes {From, Msg} as {echo, Msg}.\n");
+          "                 [--join SCOPE:GROUP]... [--global NAME]\n"
+          "Joins the cluster as NAME and echoes {From, Msg} as {echo, Msg}\n"
+          "(and gen_server:call(Echo, Msg) with {echo, Msg}). --join also puts\n"
+          "the echo process in a pg group; --global NAME (an atom) registers it\n"
+          "as the :global NAME, as global:register_name(NAME, Pid).\n");
 }
 
 /* Joins pid to GROUP (an atom) in the pg scope SCOPE. The scope runs until
@@ -68,7 +89,7 @@ static void on_node_event(nodus_node *node, const nodus_node_event *ev,
 
 int main(int argc, char **argv) {
   nodus_node_opts opts = {0};
-  const char *joins[16];
+  const char *joins[16], *global_name = NULL;
   int njoins = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -87,6 +108,8 @@ int main(int argc, char **argv) {
       opts.epmd_port = atoi(v), i++;
     } else if (!strcmp(a, "--join") && v && njoins < 16) {
       joins[njoins++] = v, i++;
+    } else if (!strcmp(a, "--global") && v) {
+      global_name = v, i++;
     } else if (!strcmp(a, "--ticktime") && v) {
       opts.net_ticktime_ms = (unsigned)atoi(v) * 1000, i++;
     } else {
@@ -113,6 +136,14 @@ int main(int argc, char **argv) {
                                          NULL, &events)) &&
       !(rc = nodus_spawn(node, &spec, &pid)) && !(rc = nodus_node_start(node)))
     for (int i = 0; i < njoins && !rc; i++) rc = join_group(node, joins[i], &pid);
+  if (!rc && global_name) {
+    nodus_term name = {0};
+    if (!(rc = nodus_mk_atom(&name, global_name)))
+      rc = nodus_global_register(node, &name, &pid, NULL);
+    if (rc == NODUS_EEXIST)
+      fprintf(stderr, "echo_node: the global name '%s' is taken\n", global_name);
+    nodus_term_free(&name);
+  }
   nodus_term_free(&pid);
   if (rc) {
     fprintf(stderr, "echo_node: %s\n", nodus_strerror(rc));

@@ -22,6 +22,7 @@ int cmd_names(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_rpc(int argc, char **argv);
 int cmd_call(int argc, char **argv);
+int cmd_global(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 
 #endif

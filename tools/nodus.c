@@ -15,6 +15,8 @@ static const char usage[] =
     "  ping NODE            net_adm:ping: prints pong or pang\n"
     "  rpc NODE MOD FUN ARGS  rpc:call, prints the result (exit 1: badrpc)\n"
     "  call NODE NAME REQ   gen_server:call({NAME, NODE}, REQ), prints the reply\n"
+    "  global names|whereis NODE [NAME]\n"
+    "                       the :global names a node knows, the pid of one\n"
     "  cluster up|status|partition|heal|kill|restart|pause|resume|down\n"
     "                       local test clusters with real network faults\n"
     "\n"
@@ -40,6 +42,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "ping")) return cmd_ping(argc - 2, argv + 2);
   if (!strcmp(cmd, "rpc")) return cmd_rpc(argc - 2, argv + 2);
   if (!strcmp(cmd, "call")) return cmd_call(argc - 2, argv + 2);
+  if (!strcmp(cmd, "global")) return cmd_global(argc - 2, argv + 2);
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 2, argv + 2);
   fprintf(stderr, "nodus: unknown command '%s'\n%s", cmd, usage);
   return CLI_USAGE;

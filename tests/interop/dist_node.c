@@ -4,7 +4,8 @@
  *             [--hidden]
  *
  * It runs two registered processes and one spawnable function:
- *   echo   {From, X} -> {echo, X}; {exit, R} ends it with R; stop ends it
+ *   echo   {From, X} -> {echo, X}; {'$gen_call', From, X} (gen_server:call)
+ *          -> replies {echo, X}; {exit, R} ends it with R; stop ends it
  *          normally; {link, Pid} links it to Pid.
  *   agent  traps exits; whatever it receives is what `expect` and `recv`
  *          see, and the commands below act as it (send, link, monitor...).
@@ -35,6 +36,23 @@
  *                                         it must already equal that)
  *   expect MS PATTERN      got TERM | timeout   (selective receive)
  *   recv MS                got TERM | timeout
+ * :global (include/nodus/global.h), NAME any term, PID a pid (a variable):
+ *   global_register NAME PID     yes | no      (nodus_global_register)
+ *   global_re_register NAME PID  yes
+ *   global_unregister NAME       ok
+ *   global_whereis NAME          pid PID | undefined   (this node's table)
+ *   global_names                 names [NAME, ...]
+ *   global_send NAME TERM        ok | badarg   (as the agent's node; no pid)
+ *   global_sync MS               ok | timeout
+ *   trans RESOURCE MS [RETRIES]  nodus_global_trans with id {RESOURCE,
+ *                                Self} on every connected node (RETRIES
+ *                                default infinity) around a sleep of MS:
+ *                                `trans_begin T` when it holds the lock,
+ *                                `trans_end T` before it lets go (T: this
+ *                                machine's CLOCK_MONOTONIC in ms, the same
+ *                                clock in every dist_node), or
+ *                                `trans_aborted` when the lock was not set.
+ *                                Blocks the command line meanwhile.
  *   quit                   (also at end of input)
  * A command that fails answers `error CMD: why`.
  */
@@ -47,6 +65,7 @@
 #include <zlib.h>
 
 #include <nodus.h>
+#include <nodus/global.h>
 
 #define MAX_VARS 64
 #define MAX_HOLES 8
@@ -310,6 +329,10 @@ static void echo_msg(nodus_proc *self, const nodus_term *msg) {
     if (nodus_mk_atom(&normal, "normal") == 0) nodus_exit(self, &normal);
   } else if (nodus_match(msg, "{link, ~t}", &a) == 0) {
     nodus_link(self, a);
+  } else if (nodus_match(msg, "{'$gen_call', ~t, ~t}", &a, &b) == 0) {
+    nodus_term copy, reply;
+    if (nodus_copy(&copy, b) == 0 && nodus_build(&reply, "{echo, ~t}", copy) == 0)
+      nodus_gen_reply(self, a, reply);
   } else if (nodus_match(msg, "{~t, ~t}", &a, &b) == 0 &&
              nodus_type_of(a) == NODUS_T_PID) {
     nodus_term copy, reply;
@@ -642,6 +665,115 @@ static int cmd_recv(char *args) {
   return 0;
 }
 
+/* ---- :global ---------------------------------------------------------------- */
+
+/* NAME and, when want_pid, PID (a term each) from args. */
+static int global_args(char *args, bool want_pid, nodus_term *name,
+                       nodus_term *pid, const char **why) {
+  char *n = word(&args);
+  if (!n || (want_pid && !*args)) return NODUS_EINVAL;
+  int rc = term_from_text(n, name, why);
+  if (rc || !want_pid) return rc;
+  if ((rc = term_from_text(args, pid, why))) nodus_term_free(name);
+  return rc;
+}
+
+static int cmd_global_register(char *args, bool re, const char **why) {
+  nodus_term name, pid;
+  int rc = global_args(args, true, &name, &pid, why);
+  if (rc) return rc;
+  rc = re ? nodus_global_re_register(node, &name, &pid, NULL)
+          : nodus_global_register(node, &name, &pid, NULL);
+  nodus_term_free(&name);
+  nodus_term_free(&pid);
+  if (rc == 0) say("yes");
+  else if (rc == NODUS_EEXIST && !re) say("no");
+  else return rc;
+  return 0;
+}
+
+static int cmd_global_unregister(char *args, const char **why) {
+  nodus_term name;
+  int rc = global_args(args, false, &name, NULL, why);
+  if (rc) return rc;
+  rc = nodus_global_unregister(node, &name);
+  nodus_term_free(&name);
+  if (!rc) say("ok");
+  return rc;
+}
+
+static int cmd_global_whereis(char *args, const char **why) {
+  nodus_term name, pid;
+  int rc = global_args(args, false, &name, NULL, why);
+  if (rc) return rc;
+  rc = nodus_global_whereis(node, &name, &pid);
+  nodus_term_free(&name);
+  if (rc == NODUS_ENOTFOUND) {
+    say("undefined");
+    return 0;
+  }
+  if (rc) return rc;
+  say_term("pid", &pid);
+  nodus_term_free(&pid);
+  return 0;
+}
+
+static int cmd_global_names(void) {
+  nodus_term names;
+  int rc = nodus_global_names(node, &names);
+  if (rc) return rc;
+  say_term("names", &names);
+  nodus_term_free(&names);
+  return 0;
+}
+
+static int cmd_global_send(char *args, const char **why) {
+  nodus_term name, msg;
+  int rc = global_args(args, true, &name, &msg, why);
+  if (rc) return rc;
+  rc = nodus_global_send(node, &name, msg);
+  nodus_term_free(&name);
+  if (rc == NODUS_ENOTFOUND) say("badarg");
+  else if (!rc) say("ok");
+  return rc == NODUS_ENOTFOUND ? 0 : rc;
+}
+
+static int cmd_global_sync(char *args) {
+  char *ms = word(&args);
+  int rc = nodus_global_sync(node, ms ? atoi(ms) : -1);
+  if (rc == NODUS_ETIMEDOUT) say("timeout");
+  else if (!rc) say("ok");
+  return rc == NODUS_ETIMEDOUT ? 0 : rc;
+}
+
+static int trans_body(void *arg) {
+  int ms = *(int *)arg;
+  say("trans_begin %lld", (long long)now_ms());
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {}
+  say("trans_end %lld", (long long)now_ms());
+  return 0;
+}
+
+static int cmd_trans(char *args, const char **why) {
+  char *res = word(&args), *ms = word(&args), *retries = word(&args);
+  if (!res || !ms) return NODUS_EINVAL;
+  nodus_term resource, self, id;
+  int rc = term_from_text(res, &resource, why);
+  if (rc) return rc;
+  if ((rc = nodus_copy(&self, &agent_pid))) {
+    nodus_term_free(&resource);
+    return rc;
+  }
+  if ((rc = nodus_build(&id, "{~t, ~t}", resource, self))) return rc;
+  int sleep_ms = atoi(ms);
+  rc = nodus_global_trans(node, &id, NULL, retries ? atoi(retries) : -1,
+                          trans_body, &sleep_ms, NULL);
+  nodus_term_free(&id);
+  if (rc == NODUS_EBUSY) say("trans_aborted");
+  return rc == NODUS_EBUSY ? 0 : rc;
+}
+
 /* Runs one line; false at quit. */
 static bool run_line(char *line) {
   char *args = line, *op = word(&args);
@@ -665,6 +797,14 @@ static bool run_line(char *line) {
   else if (!strcmp(op, "crc")) rc = cmd_crc(args, &why);
   else if (!strcmp(op, "expect")) rc = cmd_expect(args, &why);
   else if (!strcmp(op, "recv")) rc = cmd_recv(args);
+  else if (!strcmp(op, "global_register")) rc = cmd_global_register(args, false, &why);
+  else if (!strcmp(op, "global_re_register")) rc = cmd_global_register(args, true, &why);
+  else if (!strcmp(op, "global_unregister")) rc = cmd_global_unregister(args, &why);
+  else if (!strcmp(op, "global_whereis")) rc = cmd_global_whereis(args, &why);
+  else if (!strcmp(op, "global_names")) rc = cmd_global_names();
+  else if (!strcmp(op, "global_send")) rc = cmd_global_send(args, &why);
+  else if (!strcmp(op, "global_sync")) rc = cmd_global_sync(args);
+  else if (!strcmp(op, "trans")) rc = cmd_trans(args, &why);
   else {
     rc = NODUS_EINVAL;
     why = "unknown command";
