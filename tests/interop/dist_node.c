@@ -42,7 +42,7 @@
  *   global_unregister NAME       ok
  *   global_whereis NAME          pid PID | undefined   (this node's table)
  *   global_names                 names [NAME, ...]
- *   global_send NAME TERM        ok | badarg   (as the agent's node; no pid)
+ *   global_send NAME TERM        ok | badarg   (nodus_global_send)
  *   global_sync MS               ok | timeout
  *   trans RESOURCE MS [RETRIES]  nodus_global_trans with id {RESOURCE,
  *                                Self} on every connected node (RETRIES

@@ -219,6 +219,7 @@ check "$ROUNDS concurrent C/BEAM registers: exactly one yes each, all four agree
 g_run c2 "spawn_echo K" '^ok <0\.'
 g_check c2 "c2 registers kill_c2" 'global_register kill_c2 K' '^yes$'
 e_check d "kill_c2 seen on all four" "Seen(All, kill_c2, C2, 1000)." '^\{ok,' 5000
+disown "$(cnode_pid c2)" # d kills it: no "Killed" line from this shell
 e_check d "SIGKILL of c2: kill_c2 gone on d, b1, c1 within 1 s" \
   "KillWait(\"$(cnode_pid c2)\", kill_c2, [node(), B1, C1], 1000)." '^\{ok,[0-9]+\}$' 5000
 echo "    $E_LAST"
@@ -227,6 +228,7 @@ cnode_forget c2
 g_check c1 "c1: global_whereis kill_c2 is undefined" 'global_whereis kill_c2' '^undefined$'
 e_check b1 "b1 registers kill_b1" "global:register_name(kill_b1, spawn(Echo))." '^yes$'
 e_check d "kill_b1 seen on d, b1, c1" "Seen([node(), B1, C1], kill_b1, B1, 1000)." '^\{ok,' 5000
+disown "$(erl_pid b1)"
 e_check d "SIGKILL of b1: kill_b1 gone on d and c1 within 1 s" \
   "KillWait(\"$(erl_pid b1)\", kill_b1, [node(), C1], 1000)." '^\{ok,[0-9]+\}$' 5000
 echo "    $E_LAST"
