@@ -3,6 +3,7 @@
 #define NODUS_H
 
 #include "nodus/error.h"
+#include "nodus/global.h"
 #include "nodus/node.h"
 #include "nodus/otp.h"
 #include "nodus/pg.h"

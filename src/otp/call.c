@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "otp/otp_internal.h"
+#include "runtime/global_hook.h"
 #include "runtime/waiter.h"
 
 typedef struct otp_caller {
@@ -130,8 +131,7 @@ static void caller_exit(nodus_proc *self, const nodus_term *reason) {
 }
 
 static bool is_global(const nodus_term *server) {
-  return server->type == NODUS_T_TUPLE && server->n == 2 &&
-         nodus_is_atom(&server->v.items[0], "global");
+  return rt_is_global_name(server);
 }
 
 /* [alias | Alias] */
@@ -164,9 +164,14 @@ static int call_start_ex(nodus_node *node, otp_caller *c, nodus_term *ref_out) {
   }
   if (ref_out) *ref_out = rt_copy(&c->alias);
   if (is_global(&c->server)) {
-    /* :global is not served yet, so no global name resolves. */
-    caller_finish(self, c, NODUS_ENOPROC, (nodus_term){0}, true);
-    return 0;
+    /* gen:call/4 on {global, Name}: the pid global:whereis_name gives. */
+    nodus_term pid;
+    if (rt_resolve_global(node, &c->server, &pid)) {
+      caller_finish(self, c, NODUS_ENOPROC, (nodus_term){0}, true);
+      return 0;
+    }
+    nodus_term_free(&c->server);
+    c->server = pid;
   }
   if ((rc = nodus_monitor(self, &c->server, &c->mref))) {
     caller_finish(self, c, rc == NODUS_EBADTYPE ? NODUS_EINVAL : rc,
@@ -300,10 +305,6 @@ int nodus_cast(nodus_node *node, const nodus_term *server, nodus_term request) {
   if (!node || !server) {
     nodus_term_free(&request);
     return NODUS_EINVAL;
-  }
-  if (is_global(server)) {
-    nodus_term_free(&request);
-    return 0; /* gen_server:cast to an unknown global name: ok, dropped */
   }
   int rc = nodus_send(node, server,
                       rt_tuple(2, rt_atom("$gen_cast"), request));

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "distribution/control.h"
+#include "runtime/global_hook.h"
 #include "runtime/node_internal.h"
 
 static int send_remote_pid(nodus_node *node, nodus_proc *from,
@@ -40,9 +41,24 @@ static int send_to_name(nodus_node *node, nodus_proc *from, nodus_atom name,
   return rt_peer_send(node, where, ctl, msg);
 }
 
+/* {global, Name}: to the pid the global service has for it. */
+static int send_global(nodus_node *node, nodus_proc *from,
+                       const nodus_term *to, nodus_term msg) {
+  nodus_term pid;
+  int rc = rt_resolve_global(node, to, &pid);
+  if (rc) {
+    nodus_term_free(&msg);
+    return rc; /* global:send/2 exits badarg here */
+  }
+  rc = from ? rt_send(node, from, &pid, msg) : nodus_send(node, &pid, msg);
+  nodus_term_free(&pid);
+  return rc;
+}
+
 int rt_send(nodus_node *node, nodus_proc *from, const nodus_term *to,
             nodus_term msg) {
   RT_ASSERT_LOOP(node);
+  if (rt_is_global_name(to)) return send_global(node, from, to, msg);
   switch (to->type) {
     case NODUS_T_PID:
       if (rt_is_local_pid(node, to)) {
@@ -146,6 +162,7 @@ int nodus_send(nodus_node *node, const nodus_term *to, nodus_term msg) {
     nodus_term_free(&msg);
     return NODUS_EINVAL;
   }
+  if (rt_is_global_name(to)) return send_global(node, NULL, to, msg);
   if (!is_destination(to)) {
     nodus_term_free(&msg);
     return NODUS_EBADTYPE;

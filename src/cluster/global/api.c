@@ -460,6 +460,8 @@ static int global_start(nodus_node *node, void **state) {
   g->node = node;
   g->self_node = nodus_node_name(node);
   g->prevent_overlapping_partitions = pop_setting();
+  const char *trace = getenv("NODUS_GLOBAL_TRACE");
+  g->trace = trace && *trace && strcmp(trace, "0");
   gl_tables_init(g);
   termmap_init(&g->lost);
   /* lost_connection's creation: random high bits, the creation below */

@@ -75,6 +75,7 @@ typedef struct gl_server {
   nodus_proc *proc; /* global_name_server */
   nodus_term pid, locker, registrar;
   bool prevent_overlapping_partitions;
+  bool trace; /* NODUS_GLOBAL_TRACE=1: every message logged at info */
 
   /* Read from any thread under the read lock; written on the loop. */
   pthread_rwlock_t lock;
@@ -110,6 +111,7 @@ void gl_cast(nodus_proc *p, nodus_atom node, nodus_term msg);
 void gl_volatile_send(gl_server *g, nodus_proc *p, nodus_atom node,
                       nodus_term msg);
 nodus_term gl_unique(gl_server *g);
+void gl_trace(gl_server *g, const char *who, const nodus_term *msg);
 
 /* ---- names.c: the table and the locks (ETS in global.erl) -------------- */
 void gl_tables_init(gl_server *g);

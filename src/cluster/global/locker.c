@@ -426,13 +426,13 @@ static void run_fun(locker *L, const nodus_term *fun) {
       gl_cast(L->self, nodes->v.items[i].v.atom, C(msg));
 }
 
-/* A message while idle. Returns false when it starts an operation. */
+/* A message while idle; it may start an operation. */
 static void idle_msg(locker *L, const nodus_term *m) {
   const nodus_term *pid, *tag, *his_tag, *set, *vsn_known;
   nodus_atom node;
-  uint64_t gen;
-  if (nodus_match(m, "{'$gl_locker_tick', ~u}", &gen) == 0) {
-    if (gen != L->gen) return;
+  int64_t gen;
+  if (nodus_match(m, "{'$gl_locker_tick', ~i}", &gen) == 0) {
+    if ((uint64_t)gen != L->gen) return;
     nodus_term_free(&L->timer);
     if (gl_lock_is_set(L->g, "global")) arm(L);
     else select_node(L);
@@ -540,6 +540,7 @@ static bool wait_cancel_msg(locker *L, const nodus_term *m) {
 static void locker_msg(nodus_proc *self, const nodus_term *m) {
   locker *L = nodus_proc_state(self);
   if (!L) return;
+  if (L->g->trace) gl_trace(L->g, "locker", m);
   if (L->st == L_LOCKING || L->st == L_UNLOCKING) {
     int r = gl_mcall_feed(&L->mc, self, m);
     if (r == 1) {

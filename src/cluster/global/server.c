@@ -53,6 +53,14 @@ static void log_once(gl_server *g, unsigned bit, const char *what,
   free(text);
 }
 
+void gl_trace(gl_server *g, const char *who, const nodus_term *msg) {
+  char *text = NULL;
+  nodus_print(msg, NULL, &text, NULL);
+  nodus_log(g->node, NODUS_LOG_INFO, "global", "%s got %.400s", who,
+            text ? text : "?");
+  free(text);
+}
+
 nodus_term gl_unique(gl_server *g) {
   nodus_term t = {0};
   t.type = NODUS_T_INT;
@@ -779,6 +787,7 @@ static void handle_info(gl_server *g, const nodus_term *m) {
 
 static void server_msg(nodus_proc *self, const nodus_term *msg) {
   gl_server *g = nodus_proc_state(self);
+  if (g->trace) gl_trace(g, "global_name_server", msg);
   const nodus_term *from, *req;
   if (nodus_match(msg, "{'$gen_call', ~t, ~t}", &from, &req) == 0) {
     if (from->type == NODUS_T_TUPLE && from->n == 2) handle_call(g, from, req);
