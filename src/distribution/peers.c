@@ -289,6 +289,11 @@ int dist_peer_decode(dist_peer *p, const uint8_t *data, size_t len,
   return rc;
 }
 
+void dist_peers_disconnect(dist_peers *ps, nodus_atom name) {
+  dist_peer *p = idmap_get(&ps->peers, name);
+  if (p && p->conn) dist_conn_close(p->conn, "disconnect");
+}
+
 static dist_conn_config conn_config(dist_peers *ps) {
   dist_conn_config cfg = {
       .loop = ps->cfg.loop,

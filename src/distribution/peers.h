@@ -96,6 +96,9 @@ uint64_t dist_peers_flags(const dist_peers *ps, nodus_atom name);
 int dist_peers_set_port(dist_peers *ps, nodus_atom name, int port);
 /* Whether name's last handshake failed on the cookie; forgets it. */
 bool dist_peers_take_auth_refused(dist_peers *ps, nodus_atom name);
+/* erlang:disconnect_node/1: closes name's connection, if any (its
+ * nodedown reason is disconnect). */
+void dist_peers_disconnect(dist_peers *ps, nodus_atom name);
 /* Iterates over the peers: *cursor starts at 0; NULL at the end. */
 dist_peer *dist_peers_next(const dist_peers *ps, size_t *cursor);
 
