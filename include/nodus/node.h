@@ -168,7 +168,8 @@ void nodus_proc_set_state(nodus_proc *self, void *state);
 void nodus_trap_exit(nodus_proc *self, bool on);
 
 /* Sends msg (ownership taken, also on failure) to `to`: a pid, a locally
- * registered name (atom), {Name, Node}, or an alias (reference). The same
+ * registered name (atom), {Name, Node}, an alias (reference), or
+ * {global, Name} (nodus/global.h: NODUS_ENOPROC when nobody has it). The same
  * result on every thread: 0 once the message is on its way (sends to
  * pids, remote names and aliases that don't exist are dropped, as in
  * Erlang, and a node that is not connected is connected to first; one
@@ -189,8 +190,9 @@ int nodus_whereis(nodus_node *node, const char *name, nodus_term *pid);
 
 int nodus_link(nodus_proc *self, const nodus_term *pid);
 int nodus_unlink(nodus_proc *self, const nodus_term *pid);
-/* Monitors a pid, a local name (atom) or {Name, Node}; *ref gets the
- * monitor reference (owned). */
+/* Monitors a pid, a local name (atom), {Name, Node}, or {global, Name}
+ * (the pid it names now; DOWN noproc at once when nobody has it); *ref
+ * gets the monitor reference (owned). */
 int nodus_monitor(nodus_proc *self, const nodus_term *target, nodus_term *ref);
 int nodus_demonitor(nodus_proc *self, const nodus_term *ref);
 /* {nodeup, Node} / {nodedown, Node} messages for one node, or for every

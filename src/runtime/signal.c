@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "distribution/control.h"
+#include "runtime/global_hook.h"
 #include "runtime/node_internal.h"
 
 static bool is_atom(const nodus_term *t, const char *name) {
@@ -214,9 +215,29 @@ static nodus_term down_what(const rt_monitor *m) {
   return rt_copy(&m->other);
 }
 
+/* {global, Name}: the pid it names now, as gen:call monitors it; a name
+ * nobody has gives DOWN noproc at once, as a local name does. */
+static int monitor_global(nodus_proc *self, const nodus_term *target,
+                          nodus_term *ref_out) {
+  nodus_term pid;
+  if (rt_resolve_global(self->node, target, &pid) == 0) {
+    int rc = nodus_monitor(self, &pid, ref_out);
+    nodus_term_free(&pid);
+    return rc;
+  }
+  nodus_term ref, noproc = rt_atom("noproc");
+  int rc = nodus_make_ref(self->node, &ref);
+  if (rc) return rc;
+  rt_down_message(self, &ref, target, &noproc);
+  if (ref_out) *ref_out = ref;
+  else nodus_term_free(&ref);
+  return 0;
+}
+
 int nodus_monitor(nodus_proc *self, const nodus_term *target,
                   nodus_term *ref_out) {
   RT_ASSERT_LOOP(self->node);
+  if (rt_is_global_name(target)) return monitor_global(self, target, ref_out);
   nodus_node *node = self->node;
   nodus_term ref;
   int rc = nodus_make_ref(node, &ref);

@@ -259,6 +259,18 @@ int main(void) {
   }
   CHECK(wins == rounds);
 
+  /* Monitors of {global, Name}: the pid it names, or noproc at once. */
+  nodus_term mref, down;
+  CHECK_RC(nodus_mailbox_monitor(m1, &gz, &mref), 0);
+  CHECK_RC(nodus_mailbox_recv(m1, &down, 2000), 0);
+  const nodus_term *dref, *dwhat;
+  CHECK(nodus_match(&down, "{'DOWN', ~t, process, ~t, noproc}", &dref,
+                    &dwhat) == 0 &&
+        nodus_equal(dref, &mref) && nodus_equal(dwhat, &gz));
+  nodus_term_free(&down);
+  nodus_term_free(&mref);
+  CHECK_RC(nodus_mailbox_monitor(m1, &gsrv, &mref), 0);
+
   /* A node that goes takes its names with it. */
   nodus_term names;
   CHECK_RC(nodus_global_names(n1, &names), 0);
@@ -268,6 +280,13 @@ int main(void) {
   nodus_node_close(n2);
   CHECK(wait_where(n1, "srv", &NONE, 2000));
   CHECK(wait_where(n3, "srv", &NONE, 2000));
+  CHECK_RC(nodus_mailbox_recv(m1, &down, 2000), 0);
+  const nodus_term *dpid;
+  CHECK(nodus_match(&down, "{'DOWN', ~t, process, ~t, noconnection}", &dref,
+                    &dpid) == 0 &&
+        nodus_equal(dref, &mref) && nodus_equal(dpid, &srv));
+  nodus_term_free(&down);
+  nodus_term_free(&mref);
   CHECK(wait_where(n3, "{job, <<\"b\">>}", p1, 10));
 
   nodus_mailbox_close(r1);
