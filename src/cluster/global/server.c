@@ -637,7 +637,7 @@ static void handle_call(gl_server *g, const nodus_term *from,
 /* ---- casts ------------------------------------------------------------------ */
 
 static gl_node *session(gl_server *g, nodus_atom node, const nodus_term *tag) {
-  gl_node *n = gl_node_get(g, node, true);
+  gl_node *n = gl_node_get(g, node, false); /* no sync: nothing to cancel */
   if (!n) return NULL;
   if (tag_is(&n->my_tag, tag)) return n;
   cancel_session(g, n, tag); /* a stale sync: global.erl's cancel_locker */
@@ -709,7 +709,7 @@ static void handle_cast(gl_server *g, const nodus_term *m) {
     nodus_term msg;
     if (nodus_build(&msg, "{add_to_known, ~t}", added) == 0) to_locker(g, msg);
   } else if (nodus_match(m, "{in_sync, ~a, _}", &node) == 0) {
-    gl_node *n = gl_node_get(g, node, true);
+    gl_node *n = gl_node_get(g, node, false);
     if (!n) return;
     gl_sync_note(g, node);
     n->synced = true;
