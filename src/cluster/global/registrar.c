@@ -74,8 +74,7 @@ typedef enum {
   S_SET_ALL,   /* registrar: every node; holder: its nodes */
   S_UNDO,      /* del_lock where it was set, after a refusal */
   S_WORK,      /* registrar: the request's multi_call */
-  S_DEL_REST,  /* delete_global_lock: all but the boss */
-  S_DEL_BOSS,  /* then the boss */
+  S_DEL_REST,  /* holder: del_lock on its nodes */
   S_SLEEP,     /* backing off */
 } step;
 
@@ -137,6 +136,24 @@ static void reg_sleep(registrar *r) {
 }
 
 static void finish_req(gl_req *q, int rc) { gl_req_finish(q, rc); }
+
+/* {'$gen_call', {Self, {nodus_nowait, Node}}, {del_lock, Id}} to every
+ * node: a multi_call whose replies nobody waits for (they match no
+ * call's tag and are dropped). */
+static void del_nowait(registrar *r, const nodus_term *nodes) {
+  for (size_t i = 0; nodes->type == NODUS_T_LIST && i < nodes->n; i++) {
+    const nodus_term *a = &nodes->v.items[i];
+    nodus_term to, msg;
+    if (a->type != NODUS_T_ATOM ||
+        nodus_build(&to, "{~a, ~A}", GL_SERVER, a->v.atom))
+      continue;
+    if (nodus_build(&msg, "{'$gen_call', {~t, {nodus_nowait, ~A}}, ~t}",
+                    C(nodus_self(r->self)), a->v.atom,
+                    lock_req("del_lock", &r->id)) == 0)
+      nodus_send_from(r->self, &to, msg);
+    nodus_term_free(&to);
+  }
+}
 
 /* Takes up to 64 queued requests for one lock. */
 static void reg_next(registrar *r) {
@@ -203,20 +220,21 @@ static void reg_work(registrar *r) {
     r->batch = q->next;
     finish_req(q, 0);
   }
-  /* delete_global_lock/2 */
+  /* delete_global_lock/2 without waiting for the answers: the callers
+   * have theirs, and our next set_lock to any node travels behind these
+   * del_locks on the same connection, so it cannot overtake them. */
   nodus_term rest = without(&r->nodes, r->boss);
-  call(r, S_DEL_REST, &rest, lock_req("del_lock", &r->id));
+  del_nowait(r, &rest);
   nodus_term_free(&rest);
-  (void)g;
-  if (mcall_done_now(r)) {
-    nodus_term b = nodus_atom_term(r->boss), l;
-    if (nodus_mk_list(&l, 1) == 0) {
-      nodus_list_set(&l, 0, b);
-      call(r, S_DEL_BOSS, &l, lock_req("del_lock", &r->id));
-      nodus_term_free(&l);
-    }
-    if (mcall_done_now(r)) reg_next(r);
+  nodus_term l;
+  if (nodus_mk_list(&l, 1) == 0) {
+    nodus_list_set(&l, 0, nodus_atom_term(r->boss));
+    del_nowait(r, &l);
+    nodus_term_free(&l);
   }
+  (void)g;
+  r->st = S_NONE;
+  reg_next(r);
 }
 
 /* The step's multi_call is complete. */
@@ -282,21 +300,6 @@ static void reg_step_done(registrar *r) {
       reg_work(r);
       return;
     }
-    case S_DEL_REST: {
-      nodus_term_free(&trues);
-      nodus_term b = nodus_atom_term(r->boss), l;
-      if (nodus_mk_list(&l, 1) == 0) {
-        nodus_list_set(&l, 0, b);
-        call(r, S_DEL_BOSS, &l, lock_req("del_lock", &r->id));
-        nodus_term_free(&l);
-      }
-      if (mcall_done_now(r)) reg_next(r);
-      return;
-    }
-    case S_DEL_BOSS:
-      nodus_term_free(&trues);
-      reg_next(r);
-      return;
     default:
       nodus_term_free(&trues);
       return;
