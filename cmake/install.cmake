@@ -8,6 +8,14 @@ install(TARGETS nodus nodus_static EXPORT nodusTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS nodus_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# What `nodus cluster` runs inside the node namespaces: the default C node
+# and the kit's helpers, out of PATH (the CLI finds them relative to
+# itself, testkit/kit_cluster.c).
+foreach(helper echo_node nodus_kit_connect nodus_kit_delay)
+  if(TARGET ${helper})
+    install(TARGETS ${helper} RUNTIME DESTINATION ${NODUS_KIT_LIBEXEC})
+  endif()
+endforeach()
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/ ${CMAKE_BINARY_DIR}/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
 

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,9 @@
 
 #include "kit_internal.h"
 
+#ifndef NODUS_KIT_LIBEXEC_FROM_BIN
+#define NODUS_KIT_LIBEXEC_FROM_BIN "../libexec/nodus"
+#endif
 #ifndef NODUS_KIT_BIN_DIR
 #define NODUS_KIT_BIN_DIR "build/bin"
 #endif
@@ -233,17 +237,24 @@ static void default_bin_dir(char *buf, size_t size) {
     return;
   }
   /* Beside the running program, when the kit's helpers are there (the
-   * nodus CLI and the tests all live in build/bin). */
+   * nodus CLI and the tests all live in build/bin), or where cmake
+   * --install put them relative to an installed CLI (libexec/nodus). */
   char exe[512];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) {
     exe[n] = 0;
-    char probe[600];
-    const char *dir = dirname(exe); /* may point into exe */
-    snprintf(probe, sizeof probe, "%s/nodus_kit_connect", dir);
-    if (access(probe, X_OK) == 0) {
-      snprintf(buf, size, "%s", dir);
-      return;
+    char probe[1200], dir[400], real[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", dirname(exe)); /* may point into exe */
+    const char *places[] = {"", "/" NODUS_KIT_LIBEXEC_FROM_BIN};
+    for (int i = 0; i < 2; i++) {
+      snprintf(probe, sizeof probe, "%s%s", dir, places[i]);
+      if (!realpath(probe, real) || strlen(real) >= 1000 || strlen(real) >= size)
+        continue;
+      snprintf(probe, sizeof probe, "%.1000s/nodus_kit_connect", real);
+      if (access(probe, X_OK) == 0) {
+        snprintf(buf, size, "%.*s", (int)size - 1, real);
+        return;
+      }
     }
   }
   snprintf(buf, size, "%s", NODUS_KIT_BIN_DIR);

@@ -98,6 +98,21 @@ check "pkg-config finds nodus in the prefix (version '$version')" test -n "$vers
 check "nodus --version prints 'nodus $version'" \
   eval "[ \"\$('$PREFIX/bin/nodus' --version)\" = 'nodus $version' ]"
 
+# `nodus cluster` from the prefix runs the helpers installed beside it
+# (libexec/nodus), not the build tree's: a loopback cluster of one C node.
+for f in echo_node nodus_kit_connect; do
+  check "installed libexec/nodus/$f" test -x "$PREFIX/libexec/nodus/$f"
+done
+KDIR=$WORK/kit
+if env -u NODUS_BIN_DIR "$PREFIX/bin/nodus" cluster up --nodes 1 --loopback \
+  --dir "$KDIR" >"$WORK/kit.log" 2>&1; then
+  check "installed nodus cluster runs the installed echo_node" \
+    grep -qx "exec $PREFIX/libexec/nodus/echo_node" "$KDIR/cluster"
+  "$PREFIX/bin/nodus" cluster down --dir "$KDIR" >>"$WORK/kit.log" 2>&1
+else
+  ko "installed nodus cluster up --nodes 1 --loopback: $(tail -n 3 "$WORK/kit.log")"
+fi
+
 # ---- build hello four ways ------------------------------------------------
 
 BINS=()
