@@ -12,6 +12,16 @@
  * Names are any term (an atom, {job, 7}, ...), as in Erlang. A name goes
  * away everywhere when its process dies or its node goes down.
  *
+ * prevent_overlapping_partitions is on, as OTP 25's kernel default: when
+ * a node loses its connection to another, every node that knew both
+ * drops its connection to the lost one too, so no two nodes keep a name
+ * space that only overlaps; BEAM nodes and C nodes tell each other
+ * ({lost_connection, ...}). Set NODUS_PREVENT_OVERLAPPING_PARTITIONS=false
+ * in the environment before nodus_node_init to turn it off (the kernel
+ * parameter's false). Like global, nobody reconnects after a heal: connect
+ * the nodes again (nodus_node_connect) and the tables sync.
+ * NODUS_GLOBAL_TRACE=1 logs every global message a node handles.
+ *
  * All functions are thread-safe and, except nodus_global_whereis and
  * nodus_global_names (which read the local table), block the calling
  * thread while the cluster agrees, as their Erlang counterparts block the
