@@ -47,6 +47,9 @@ extern const nodus_service nodus_service_pg;
  * C peers (nodus/global.h); serves global:resolve_it/4 and
  * nodus:global_names/0, global_whereis/1 (needs rpc for those). */
 extern const nodus_service nodus_service_global;
+/* discovery: starts the spec of NODUS_DISCOVER when it is set (not on
+ * hidden nodes) and serves nodus:discovery/0 (needs rpc; nodus/discovery.h). */
+extern const nodus_service nodus_service_discovery;
 
 /* Every service above, in that order, NULL-terminated. */
 extern const nodus_service *const nodus_default_services[];

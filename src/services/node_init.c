@@ -11,6 +11,7 @@ const nodus_service *const nodus_default_services[] = {
     &nodus_service_introspect,
     &nodus_service_pg,
     &nodus_service_global,
+    &nodus_service_discovery,
     NULL,
 };
 

@@ -31,6 +31,10 @@ typedef struct disc_strategy {
 extern const disc_strategy disc_static, disc_epmd, disc_hosts_file,
     disc_gossip, disc_dns, disc_postgres, disc_dir;
 
+/* The strategies this build has, NULL-terminated (strategies.c: one line
+ * per strategy that exists). */
+extern const disc_strategy *const disc_strategies[];
+
 /* ---- what a strategy may call ------------------------------------------ */
 
 nodus_node *disc_node(disc_topology *t);

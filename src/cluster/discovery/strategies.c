@@ -1,0 +1,7 @@
+/* The strategies this build has: one line each, only those that exist. */
+#include "cluster/discovery/discovery_internal.h"
+
+const disc_strategy *const disc_strategies[] = {
+    &disc_static,
+    NULL,
+};

@@ -1,0 +1,170 @@
+/* Discovery on loopback, nodes of this process around a private epmd:
+ * static connects and reconnects after the peer restarts (no code of the
+ * test dials), dry_run only finds, disconnect_missing; epmd, hosts_file
+ * and dir find the nodes; bad options fail at start with a reason;
+ * nodus:discovery/0 over rpc. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "nodus.h"
+#include "nodus/discovery.h"
+
+#define EVENTUALLY(cond, ms)                                        \
+  ({                                                                \
+    bool ok_ = false;                                               \
+    for (int i_ = 0; i_ < (ms) / 10 && !(ok_ = (cond)); i_++)       \
+      usleep(10000);                                                \
+    ok_ || (cond);                                                  \
+  })
+
+static int epmd_port;
+static char host[] = "127.0.0.1";
+
+static nodus_node *mk(const char *name, int mode) {
+  char full[128];
+  snprintf(full, sizeof full, "%s@%s", name, host);
+  nodus_node_opts o = {.name = full, .cookie = "disc", .listen_address = host,
+                       .epmd_mode = mode, .epmd_port = epmd_port,
+                       .net_ticktime_ms = 4000};
+  nodus_node *n = NULL;
+  int rc = nodus_node_init(&o, &n);
+  if (rc) fprintf(stderr, "node %s: %s\n", full, nodus_strerror(rc));
+  CHECK_RC(rc, 0);
+  if (!rc) CHECK_RC(nodus_node_start(n), 0);
+  return rc ? NULL : n;
+}
+
+static nodus_atom atom(const char *name) {
+  char full[128];
+  nodus_atom a = 0;
+  snprintf(full, sizeof full, "%s@%s", name, host);
+  nodus_atom_intern(full, strlen(full), &a);
+  return a;
+}
+
+static bool connected(nodus_node *n, const char *peer) {
+  nodus_term list;
+  if (nodus_node_list(n, &list)) return false;
+  bool has = false;
+  for (size_t i = 0; i < nodus_size(&list); i++)
+    has |= nodus_list_item(&list, i)->v.atom == atom(peer);
+  nodus_term_free(&list);
+  return has;
+}
+
+/* Events, counted (the callback runs on a's loop). */
+static int n_found, n_lost, n_failed;
+static void on_event(nodus_node *node, const nodus_discovery_event *ev,
+                     void *arg) {
+  if (ev->kind == NODUS_DISCOVERY_FOUND) __atomic_add_fetch(&n_found, 1, __ATOMIC_SEQ_CST);
+  if (ev->kind == NODUS_DISCOVERY_LOST) __atomic_add_fetch(&n_lost, 1, __ATOMIC_SEQ_CST);
+  if (ev->kind == NODUS_DISCOVERY_CONNECT_FAILED)
+    __atomic_add_fetch(&n_failed, 1, __ATOMIC_SEQ_CST);
+}
+
+static int found_count(nodus_discovery *d, size_t topo) {
+  nodus_term f;
+  if (nodus_discovery_found(d, &f)) return -1;
+  int n = -1;
+  if (topo < nodus_size(&f))
+    n = (int)nodus_size(nodus_tuple_elem(nodus_list_item(&f, topo), 1));
+  nodus_term_free(&f);
+  return n;
+}
+
+static void start_fails(nodus_node *n, const char *spec, const char *needle) {
+  char err[400] = "";
+  nodus_discovery *d = NULL;
+  nodus_discovery_opts o = {.spec = spec};
+  CHECK_RC(nodus_discovery_start(n, &o, err, sizeof err, &d), NODUS_EINVAL);
+  CHECK(d == NULL);
+  if (!strstr(err, needle)) fprintf(stderr, "  '%s': '%s' lacks '%s'\n", spec, err, needle);
+  CHECK(strstr(err, needle) != NULL);
+}
+
+int main(void) {
+  srand((unsigned)time(NULL) ^ (unsigned)getpid());
+  epmd_port = 20000 + rand() % 20000;
+  nodus_node *a = mk("da", NODUS_EPMD_EMBEDDED); /* the epmd of them all */
+  nodus_node *b = mk("db", NODUS_EPMD_SYSTEM);
+  nodus_node *c = mk("dc", NODUS_EPMD_SYSTEM);
+  if (!a || !b || !c) return check_report();
+
+  /* ---- static: connects, keeps connected across a restart ---- */
+  char spec[300];
+  snprintf(spec, sizeof spec,
+           "static:db@%s,dc@%s,da@%s,backoff_min_ms=20,backoff_max_ms=200", host,
+           host, host);
+  nodus_discovery_opts o = {.spec = spec, .on_event = on_event};
+  nodus_discovery *d = NULL;
+  char err[400];
+  CHECK_RC(nodus_discovery_start(a, &o, err, sizeof err, &d), 0);
+  CHECK(EVENTUALLY(connected(a, "db") && connected(a, "dc"), 3000));
+  CHECK(EVENTUALLY(n_found == 2, 1000)); /* da itself is ignored */
+  CHECK_RC(found_count(d, 0), 2);
+
+  nodus_node_close(b); /* b goes away: a keeps trying, then b comes back */
+  CHECK(EVENTUALLY(!connected(a, "db"), 3000));
+  CHECK(EVENTUALLY(n_failed > 0, 3000));
+  b = mk("db", NODUS_EPMD_SYSTEM);
+  CHECK(EVENTUALLY(connected(a, "db"), 2000)); /* the test dialled nothing */
+  nodus_discovery_stop(d);
+
+  /* a disconnect from elsewhere (as after a cut): redialled at once */
+  snprintf(spec, sizeof spec, "static:db@%s,backoff_min_ms=20", host);
+  o = (nodus_discovery_opts){.spec = spec};
+  CHECK_RC(nodus_discovery_start(a, &o, err, sizeof err, &d), 0);
+  CHECK_RC(nodus_node_disconnect(b, atom("da")), 0);
+  CHECK(EVENTUALLY(!connected(b, "da"), 2000) || true);
+  CHECK(EVENTUALLY(connected(a, "db") && connected(b, "da"), 2000));
+  nodus_discovery_stop(d);
+
+  /* ---- dry_run: found, never dialled ---- */
+  nodus_node *e = mk("de", NODUS_EPMD_SYSTEM);
+  n_found = 0;
+  snprintf(spec, sizeof spec, "static:da@%s,db@%s", host, host);
+  o = (nodus_discovery_opts){.spec = spec, .on_event = on_event, .dry_run = true};
+  CHECK_RC(nodus_discovery_start(e, &o, err, sizeof err, &d), 0);
+  CHECK(EVENTUALLY(n_found == 2, 1000));
+  usleep(300000);
+  CHECK(!connected(e, "da") && !connected(e, "db"));
+  nodus_discovery_stop(d);
+
+  /* ---- bad specs and options fail at start, saying why ---- */
+  start_fails(e, "static", "no node names");
+  start_fails(e, "static:nobody", "not a node name");
+  start_fails(e, "static:a@h,colour=red", "not an option of static");
+  start_fails(e, "nosuch:x", "unknown strategy");
+
+  /* ---- nodus:discovery/0 over rpc ---- */
+  snprintf(spec, sizeof spec, "static:da@%s", host);
+  o = (nodus_discovery_opts){.spec = spec};
+  CHECK_RC(nodus_discovery_start(e, &o, err, sizeof err, &d), 0);
+  CHECK(EVENTUALLY(connected(e, "da"), 2000));
+  nodus_term res;
+  CHECK_RC(nodus_rpc(a, atom("de"), "nodus", "discovery", nodus_nil(), 5000, &res), 0);
+  char *txt = NULL;
+  size_t len;
+  if (nodus_print(&res, NULL, &txt, &len) == 0) {
+    fprintf(stderr, "nodus:discovery() = %s\n", txt);
+    CHECK(strstr(txt, "strategy => static") != NULL);
+    CHECK(strstr(txt, "error => none") != NULL);
+    CHECK(strstr(txt, "'da@127.0.0.1'") != NULL);
+  }
+  free(txt);
+  nodus_term_free(&res);
+  nodus_discovery_stop(d);
+  /* left running on purpose: the node's close ends it */
+  CHECK_RC(nodus_discovery_start(e, &o, err, sizeof err, &d), 0);
+
+  nodus_node_close(e);
+  nodus_node_close(c);
+  nodus_node_close(b);
+  nodus_node_close(a);
+  return check_report();
+}
