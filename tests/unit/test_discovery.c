@@ -96,7 +96,7 @@ int main(void) {
   if (!a || !b || !c) return check_report();
 
   /* ---- static: connects, keeps connected across a restart ---- */
-  char spec[300];
+  char spec[700];
   snprintf(spec, sizeof spec,
            "static:db@%s,dc@%s,da@%s,backoff_min_ms=20,backoff_max_ms=200", host,
            host, host);
@@ -161,6 +161,72 @@ int main(void) {
   nodus_discovery_stop(d);
   /* left running on purpose: the node's close ends it */
   CHECK_RC(nodus_discovery_start(e, &o, err, sizeof err, &d), 0);
+
+  /* ---- epmd: the names in the epmd of a host ---- */
+  nodus_node *f = mk("df", NODUS_EPMD_SYSTEM);
+  snprintf(spec, sizeof spec, "epmd:%s,port=%d,interval_ms=200", host, epmd_port);
+  o = (nodus_discovery_opts){.spec = spec};
+  CHECK_RC(nodus_discovery_start(f, &o, err, sizeof err, &d), 0);
+  CHECK(EVENTUALLY(connected(f, "da") && connected(f, "db") && connected(f, "dc"),
+                   3000));
+  CHECK(EVENTUALLY(found_count(d, 0) >= 3, 1000));
+  nodus_discovery_stop(d);
+  snprintf(spec, sizeof spec, "epmd:%s,port=%d,interval_ms=soon", host, epmd_port);
+  start_fails(f, spec, "interval_ms=soon");
+
+  /* ---- hosts_file: .hosts.erlang's hosts, then their epmd ---- */
+  char folder[] = "/tmp/nodus-disc-XXXXXX", path[200];
+  CHECK(mkdtemp(folder) != NULL);
+  snprintf(path, sizeof path, "%s/hosts.erlang", folder);
+  FILE *hf = fopen(path, "w");
+  fprintf(hf, "%% the hosts of the cluster\n'%s'.\n", host);
+  fclose(hf);
+  nodus_node *g = mk("dg", NODUS_EPMD_SYSTEM);
+  snprintf(spec, sizeof spec, "hosts_file:%s,port=%d,interval_ms=200", path,
+           epmd_port);
+  o = (nodus_discovery_opts){.spec = spec};
+  CHECK_RC(nodus_discovery_start(g, &o, err, sizeof err, &d), 0);
+  CHECK(EVENTUALLY(connected(g, "da") && connected(g, "db") && connected(g, "df"),
+                   3000));
+  nodus_discovery_stop(d);
+  snprintf(spec, sizeof spec, "hosts_file:%s/none", folder);
+  start_fails(g, spec, "cannot read it");
+  hf = fopen(path, "w");
+  fprintf(hf, "'%s'.\nnot a host\n", host);
+  fclose(hf);
+  snprintf(spec, sizeof spec, "hosts_file:%s", path);
+  start_fails(g, spec, "line 2");
+
+  /* ---- dir: a shared folder of fresh files ---- */
+  char shared[300];
+  snprintf(shared, sizeof shared, "%s/nodes", folder);
+  snprintf(spec, sizeof spec, "dir:%s,interval_ms=100,ttl_ms=600,disconnect_missing=true",
+           shared);
+  nodus_node *h = mk("dh", NODUS_EPMD_SYSTEM), *k = mk("dk", NODUS_EPMD_SYSTEM);
+  nodus_discovery *dh, *dk;
+  o = (nodus_discovery_opts){.spec = spec};
+  CHECK_RC(nodus_discovery_start(h, &o, err, sizeof err, &dh), 0);
+  CHECK_RC(nodus_discovery_start(k, &o, err, sizeof err, &dk), 0);
+  CHECK(EVENTUALLY(connected(h, "dk") && connected(k, "dh"), 3000));
+  CHECK(EVENTUALLY(found_count(dh, 0) == 1, 1000));
+  char file[400];
+  snprintf(file, sizeof file, "%s/dk@%s", shared, host);
+  CHECK(access(file, F_OK) == 0);
+  nodus_discovery_stop(dk); /* removes its file: h loses it, and disconnects */
+  CHECK(EVENTUALLY(access(file, F_OK) != 0, 1000));
+  CHECK(EVENTUALLY(found_count(dh, 0) == 0, 2000));
+  CHECK(EVENTUALLY(!connected(h, "dk"), 2000));
+  nodus_discovery_stop(dh);
+  snprintf(spec, sizeof spec, "dir:%s,interval_ms=100,ttl_ms=50", shared);
+  start_fails(h, spec, "must be longer");
+  start_fails(h, "dir:/proc/nodus-no/such", "/proc/nodus-no/such");
+  nodus_node_close(k);
+  nodus_node_close(h);
+  nodus_node_close(g);
+  nodus_node_close(f);
+  char rm[400];
+  snprintf(rm, sizeof rm, "rm -rf '%s'", folder);
+  CHECK(system(rm) == 0);
 
   nodus_node_close(e);
   nodus_node_close(c);

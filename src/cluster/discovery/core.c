@@ -408,8 +408,7 @@ int disc_opt_uint(disc_topology *t, const char *key, unsigned def,
   *out = def;
   if (!v) return 0;
   if (disc_parse_uint(v, out)) {
-    snprintf(err, err_size, "%s: %s=%s is not an unsigned integer", t->s->name,
-             key, v);
+    snprintf(err, err_size, "%s=%s is not an unsigned integer", key, v);
     return NODUS_EINVAL;
   }
   return 0;
@@ -421,7 +420,7 @@ int disc_opt_bool(disc_topology *t, const char *key, bool def, bool *out,
   *out = def;
   if (!v) return 0;
   if (disc_parse_bool(v, out)) {
-    snprintf(err, err_size, "%s: %s=%s is not true or false", t->s->name, key, v);
+    snprintf(err, err_size, "%s=%s is not true or false", key, v);
     return NODUS_EINVAL;
   }
   return 0;
@@ -701,7 +700,7 @@ static int setup(nodus_discovery *d, const nodus_discovery_opts *o, char *err,
     char why[400] = "";
     t->started = true; /* stop runs after a start that failed half-way */
     if ((rc = t->s->start(t, why, sizeof why))) {
-      snprintf(err, err_size, "topology %zu: %s", i + 1,
+      snprintf(err, err_size, "topology %zu (%s): %s", i + 1, t->s->name,
                why[0] ? why : nodus_strerror(rc));
       return rc;
     }

@@ -9,7 +9,7 @@
 static int static_start(disc_topology *t, char *err, size_t err_size) {
   size_t n = disc_items(t);
   if (n == 0) {
-    snprintf(err, err_size, "static: no node names (static:a@h1,b@h2)");
+    snprintf(err, err_size, "no node names (static:a@h1,b@h2)");
     return NODUS_EINVAL;
   }
   nodus_atom *nodes = calloc(n, sizeof *nodes);
@@ -17,7 +17,7 @@ static int static_start(disc_topology *t, char *err, size_t err_size) {
   for (size_t i = 0; i < n; i++) {
     const char *name = disc_item(t, i);
     if (disc_node_atom(name, strlen(name), &nodes[i])) {
-      snprintf(err, err_size, "static: '%s' is not a node name (name@host)", name);
+      snprintf(err, err_size, "'%s' is not a node name (name@host)", name);
       free(nodes);
       return NODUS_EINVAL;
     }

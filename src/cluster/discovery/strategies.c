@@ -3,5 +3,8 @@
 
 const disc_strategy *const disc_strategies[] = {
     &disc_static,
+    &disc_epmd,
+    &disc_hosts_file,
+    &disc_dir,
     NULL,
 };
