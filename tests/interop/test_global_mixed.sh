@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # :global in a mixed cluster: 2 BEAM nodes (d, b1) + 2 C nodes (dist_node
-# c1, c2) on loopback, one name table.
+# c1, c2) on loopback, one name table (a third C node, c3, joins late).
 #   - a name registered on any of the four nodes is seen by whereis on all
 #     four within 1 s of the register returning yes (global registers
 #     synchronously, so in practice at once), and by the C nodes' own
@@ -16,8 +16,8 @@
 #     then c2/b1): exactly one says yes, and all four whereis give that
 #     side's pid;
 #   - SIGKILL of c2: its name is gone on d, b1 and c1 within 1 s (timed by
-#     d, which sends the signal); SIGKILL of b1: its name is gone on d, c1
-#     and c2 within 1 s;
+#     d, which sends the signal); a C node c3 joining then gets the table;
+#     SIGKILL of b1: its name is gone on d, c1 and c3 within 1 s;
 #   - global:sync() on the BEAM nodes returns within 10 s (at the start,
 #     and on d at the end), global_sync on the C nodes too.
 # The BEAM nodes run a line-by-line evaluator (global_lib.sh); d checks
@@ -28,8 +28,8 @@ source "$(dirname "$0")/dist_lib.sh" "$1"
 source "$(dirname "$0")/global_lib.sh"
 ROUNDS=${GLOBAL_ROUNDS:-200}
 
-C1=gmc1_$$ C2=gmc2_$$ B1=gmb1_$$ D=gmd_$$
-export C1 C2 B1 HOST
+C1=gmc1_$$ C2=gmc2_$$ C3=gmc3_$$ B1=gmb1_$$ D=gmd_$$
+export C1 C2 C3 B1 HOST
 cnode_start c1 "$C1" || { ko "dist_node c1 starts"; finish; }
 cnode_start c2 "$C2" || { ko "dist_node c2 starts"; finish; }
 erl_ctl_start d "$D" || { ko "erl d starts"; finish; }
@@ -44,7 +44,7 @@ BOTH=(
 'Sync = fun() -> {P, R} = spawn_monitor(fun() -> exit({done, timer:tc(global, sync, [])}) end), receive {'"'"'DOWN'"'"', R, _, _, {done, {T, ok}}} -> {ok, T div 1000}; {'"'"'DOWN'"'"', R, _, _, Other} -> Other after 10000 -> exit(P, kill), hang end end.'
 )
 DONLY=(
-'Host = "@" ++ os:getenv("HOST"), [C1, C2, B1] = [list_to_atom(os:getenv(V) ++ Host) || V <- ["C1", "C2", "B1"]], Cs = [C1, C2], All = [node(), B1, C1, C2], ok.'
+'Host = "@" ++ os:getenv("HOST"), [C1, C2, C3, B1] = [list_to_atom(os:getenv(V) ++ Host) || V <- ["C1", "C2", "C3", "B1"]], Cs = [C1, C2, C3], All = [node(), B1, C1, C2], ok.'
 'View = fun(N, Name) -> case N =:= node() of true -> global:whereis_name(Name); false -> case lists:member(N, Cs) of true -> rpc:call(N, nodus, global_whereis, [Name], 2000); false -> rpc:call(N, global, whereis_name, [Name], 2000) end end end.'
 'Views = fun(Nodes, Name) -> [{N, View(N, Name)} || N <- Nodes] end.'
 'Eventually = fun Ev(F, Until) -> case F() of true -> true; Other -> case Now() > Until of true -> Other; false -> timer:sleep(5), Ev(F, Until) end end end.'
@@ -226,20 +226,30 @@ echo "    $E_LAST"
 kill_now "$(cnode_pid c2)"
 cnode_forget c2
 g_check c1 "c1: global_whereis kill_c2 is undefined" 'global_whereis kill_c2' '^undefined$'
+# c3 joins late (after the races and c2's death): it gets the table on
+# sync, then witnesses b1's death with c1.
+cnode_start c3 "$C3" || ko "dist_node c3 starts"
+for peer in "$D" "$B1" "$C1"; do g_check c3 "c3 connects to $peer" "ping $peer@$HOST" '^pong'; done
+g_check c3 "global_sync on c3" 'global_sync 10000' '^ok$' 12000
+e_check d "race_1 (a c1 or d pid) is the same on d, b1, c1 and the late c3" \
+  "case global:whereis_name(race_1) of P when is_pid(P) -> Seen([node(), B1, C1, C3], race_1, node(P), 1000); U -> U end." '^\{ok,' 5000
 e_check b1 "b1 registers kill_b1" "global:register_name(kill_b1, spawn(Echo))." '^yes$'
-e_check d "kill_b1 seen on d, b1, c1" "Seen([node(), B1, C1], kill_b1, B1, 1000)." '^\{ok,' 5000
+e_check d "kill_b1 seen on d, b1, c1, c3" "Seen([node(), B1, C1, C3], kill_b1, B1, 1000)." '^\{ok,' 5000
 disown "$(erl_pid b1)"
-e_check d "SIGKILL of b1: kill_b1 gone on d and c1 within 1 s" \
-  "KillWait(\"$(erl_pid b1)\", kill_b1, [node(), C1], 1000)." '^\{ok,[0-9]+\}$' 5000
+e_check d "SIGKILL of b1: kill_b1 gone on d, c1 and c3 within 1 s" \
+  "KillWait(\"$(erl_pid b1)\", kill_b1, [node(), C1, C3], 1000)." '^\{ok,[0-9]+\}$' 5000
 echo "    $E_LAST"
 kill_now "$(erl_pid b1)"
-g_check c1 "c1: global_whereis kill_b1 is undefined" 'global_whereis kill_b1' '^undefined$'
+for c in c1 c3; do
+  g_check "$c" "$c: global_whereis kill_b1 is undefined" 'global_whereis kill_b1' '^undefined$'
+done
 e_check d "c1's nodus:global_names() has neither killed node's name" \
   "[N || N <- rpc:call(C1, nodus, global_names, []), N =:= kill_c2 orelse N =:= kill_b1]." '^\[\]$'
 
 # ---- the end: global:sync still answers ------------------------------------
 e_check d "global:sync() on d returns within 10 s at the end" 'Sync().' '^\{ok,[0-9]+\}$' 12000
 g_check c1 "global_sync on c1 at the end" 'global_sync 10000' '^ok$' 12000
+g_check c3 "global_sync on c3 at the end" 'global_sync 10000' '^ok$' 12000
 grep -iE 'crash|error' "$WORK/d.out" | head -5 | sed 's/^/    d.out: /'
 erl_ctl_quit d
 finish
