@@ -6,5 +6,6 @@ const disc_strategy *const disc_strategies[] = {
     &disc_epmd,
     &disc_hosts_file,
     &disc_dir,
+    &disc_gossip,
     NULL,
 };
