@@ -26,6 +26,7 @@
  *                                   of Z, ms until gone on gmc and on B.
  *   bench_global owner NAME NK T PEER...   (the cleanup's child)
  *
+ * BENCH_SPIN_US sets the nodes' spin_us (default 0: the library's 50 µs).
  * Output: one "key value" line per figure. Every wait has a deadline. */
 #include <pthread.h>
 #include <signal.h>
@@ -62,7 +63,8 @@ static nodus_node *start_node(const char *name) {
   nodus_node_opts o = {.name = name,
                        .cookie = "nodusbench",
                        .listen_address = "127.0.0.1",
-                       .epmd_mode = NODUS_EPMD_SYSTEM};
+                       .epmd_mode = NODUS_EPMD_SYSTEM,
+                       .spin_us = getenv("BENCH_SPIN_US") ? atoi(getenv("BENCH_SPIN_US")) : 0};
   nodus_node *n;
   if (nodus_node_init(&o, &n) || nodus_node_start(n)) die("cannot start a node");
   return n;

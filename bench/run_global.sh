@@ -20,6 +20,7 @@ source "$HERE/bench_lib.sh" "$HERE/bench_global.erl"
 erl_node() {
   erl -sname "$1" -setcookie "$COOKIE" -noshell -pa "$TMP" >/dev/null 2>&1 &
   PIDS+=($!)
+  disown $! # the bench kills some with -9: no "Killed" lines from bash
 }
 wait_up() {
   for _ in $(seq 100); do
@@ -55,7 +56,7 @@ fig() { grep "^$1 " "$TMP/$2.out" | awk '{print $2}' | median; }
 row() {
   local ratio
   if [ "$4" = time ]; then ratio=$(awk -v c="$2" -v b="$3" 'BEGIN{ if (c > 0) printf "%.2f× faster", b/c; else print "-" }')
-  else ratio=$(awk -v c="$2" -v b="$3" 'BEGIN{ if (b > 0) printf "%.2f", c/b; else print "-" }'); fi
+  else ratio=$(awk -v c="$2" -v b="$3" 'BEGIN{ if (b <= 0) print "-"; else if (c/b < 0.1) printf "%.4f", c/b; else printf "%.2f", c/b }'); fi
   printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$ratio"
 }
 echo "3 nodes, $RUNS run(s), median; NS=$NS sequential, NP=$NP from T=$T threads/processes, NK=$NK"
