@@ -20,12 +20,18 @@
  *   {:echo, :hi}
  *   iex> :global.send(:gecho, {self(), :hello}); flush()
  *   {:echo, :hello}
+ *
+ * With --discover SPEC it finds and keeps connected the nodes of SPEC
+ * (nodus/discovery.h, docs/discovery.md), reconnecting after a heal:
+ *
+ *   $ build/bin/echo_node --name a --discover 'epmd:localhost'
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nodus.h>
+#include <nodus/discovery.h>
 #include <nodus/global.h>
 
 static void echo(nodus_proc *self, const nodus_term *msg) {
@@ -51,10 +57,13 @@ static void usage(FILE *out) {
           "usage: echo_node --name NAME [--cookie COOKIE] [--port PORT]\n"
           "                 [--epmd-port PORT | --no-epmd] [--ticktime SECONDS]\n"
           "                 [--join SCOPE:GROUP]... [--global NAME]\n"
+          "                 [--discover SPEC]\n"
           "Joins the cluster as NAME and echoes {From, Msg} as {echo, Msg}\n"
           "(and gen_server:call(Echo, Msg) with {echo, Msg}). --join also puts\n"
           "the echo process in a pg group; --global NAME (an atom) registers it\n"
-          "as the :global NAME, as global:register_name(NAME, Pid).\n");
+          "as the :global NAME, as global:register_name(NAME, Pid). --discover\n"
+          "finds the nodes of SPEC and keeps them connected, e.g.\n"
+          "'static:a@h1,b@h2' or 'epmd:h1,h2' (docs/discovery.md).\n");
 }
 
 /* Joins pid to GROUP (an atom) in the pg scope SCOPE. The scope runs until
@@ -89,7 +98,7 @@ static void on_node_event(nodus_node *node, const nodus_node_event *ev,
 
 int main(int argc, char **argv) {
   nodus_node_opts opts = {0};
-  const char *joins[16], *global_name = NULL;
+  const char *joins[16], *global_name = NULL, *discover = NULL;
   int njoins = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -108,6 +117,8 @@ int main(int argc, char **argv) {
       opts.epmd_port = atoi(v), i++;
     } else if (!strcmp(a, "--join") && v && njoins < 16) {
       joins[njoins++] = v, i++;
+    } else if (!strcmp(a, "--discover") && v) {
+      discover = v, i++;
     } else if (!strcmp(a, "--global") && v) {
       global_name = v, i++;
     } else if (!strcmp(a, "--ticktime") && v) {
@@ -145,6 +156,13 @@ int main(int argc, char **argv) {
     nodus_term_free(&name);
   }
   nodus_term_free(&pid);
+  char why[512] = "";
+  nodus_discovery *disc = NULL;
+  if (!rc && discover) {
+    nodus_discovery_opts d = {.spec = discover};
+    if ((rc = nodus_discovery_start(node, &d, why, sizeof why, &disc)))
+      fprintf(stderr, "echo_node: --discover: %s\n", why);
+  }
   if (rc) {
     fprintf(stderr, "echo_node: %s\n", nodus_strerror(rc));
     nodus_node_close(node);
@@ -156,6 +174,7 @@ int main(int argc, char **argv) {
 
   /* Serves until SIGINT or SIGTERM. */
   rc = nodus_node_run_until_signal(node);
+  nodus_discovery_stop(disc);
   nodus_node_close(node);
   return rc > 0 ? 0 : 1;
 }

@@ -15,13 +15,18 @@
  * A healed partition has to reconnect before any of that can happen, and
  * neither side does it by itself: BEAM nodes (OTP 25) never redial after
  * a nodedown, nodus nodes only redial when something is sent, and pg sends
- * nothing to a node it no longer sees. So the cache process remembers the
- * node of every other cache that joined the group (not every nodeup: a
- * passing shell or probe is no peer) and, every second, dials those that
- * are down (one asynchronous connect each; a node still cut off costs a
- * SYN). The reconnect is the nodeup that starts pg's re-sync above.
+ * nothing to a node it no longer sees. Discovery does it (nodus/discovery.h):
+ * --discover SPEC finds the other caches' nodes (a static list, epmd, a
+ * shared folder, ...) and keeps them connected, dialling again after a
+ * heal; the reconnect is the nodeup that starts pg's re-sync above. The
+ * `connect NODE` command does the same for one node (a static topology of
+ * it), so a node joined by hand stays joined too.
  *
  *   user_cache --name NAME [--cookie C] [--epmd-port P] [--ticktime S]
+ *              [--discover SPEC]
+ *
+ * e.g. --discover 'dir:/shared/caches' on every node forms the cluster
+ * without naming a peer.
  *
  * --ticktime is net_ticktime in seconds (default 60, as BEAM): how long a
  * silent peer takes to be declared down.
@@ -43,6 +48,7 @@
 #include <string.h>
 
 #include <nodus.h>
+#include <nodus/discovery.h>
 
 typedef struct entry {
   char id[64], name[128];
@@ -57,11 +63,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* cache + clock */
 static entry *cache;
 static size_t ncache, capcache;
 static uint64_t clock_now; /* Lamport clock */
-/* Nodes where another cache has been, redialled while down. Cache process
- * only (the loop thread), so no lock. */
-static nodus_atom *known;
-static size_t nknown, capknown;
-#define REDIAL_MS 1000
+/* The discoveries this node runs: --discover's, and one static topology
+ * per `connect` (stdin thread only). */
+static nodus_discovery *discoveries[64];
+static size_t ndiscoveries;
 
 static void say(const char *fmt, ...) {
   static pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER;
@@ -141,36 +146,6 @@ static void to_other_caches(nodus_term msg) {
 
 /* ---- the cache process --------------------------------------------------- */
 
-static void remember(nodus_atom peer) {
-  for (size_t i = 0; i < nknown; i++)
-    if (known[i] == peer) return;
-  if (nknown == capknown) {
-    size_t cap = capknown ? capknown * 2 : 8;
-    nodus_atom *k = realloc(known, cap * sizeof *k);
-    if (!k) return;
-    known = k, capknown = cap;
-  }
-  known[nknown++] = peer;
-}
-
-/* Dials every known node that is not connected now, then re-arms. */
-static void redial(nodus_proc *self) {
-  nodus_term up;
-  if (nodus_node_list(node, &up) == 0) {
-    for (size_t i = 0; i < nknown; i++) {
-      bool connected = false;
-      for (size_t j = 0; up.type == NODUS_T_LIST && j < up.n; j++)
-        if (up.v.items[j].type == NODUS_T_ATOM && up.v.items[j].v.atom == known[i])
-          connected = true;
-      if (!connected) nodus_node_connect(node, known[i]);
-    }
-    nodus_term_free(&up);
-  }
-  nodus_term tick;
-  if (nodus_mk_atom(&tick, "redial") == 0)
-    nodus_send_after(self, REDIAL_MS, nodus_self(self), tick, NULL);
-}
-
 static void send_all_to(const nodus_term *peer_cache) {
   nodus_term list, msg;
   pthread_mutex_lock(&lock);
@@ -210,7 +185,6 @@ static void cache_msg(nodus_proc *self, const nodus_term *msg) {
     for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++) {
       const nodus_term *member = &list->v.items[i];
       if (nodus_equal(member, nodus_self(self))) continue;
-      if (member->type == NODUS_T_PID) remember(member->v.id->node);
       send_all_to(member);
     }
   } else if (nodus_match(msg, "{nodeup, ~a, _}", &peer) == 0) {
@@ -218,14 +192,23 @@ static void cache_msg(nodus_proc *self, const nodus_term *msg) {
   } else if (nodus_match(msg, "{nodedown, ~a, [{nodedown_reason, ~a}]}", &peer,
                          &why) == 0) {
     say("nodedown %s %s", nodus_atom_text(peer, NULL), nodus_atom_text(why, NULL));
-  } else if (nodus_match(msg, "redial") == 0) {
-    redial(self);
   }
 }
 
 static void cache_start(nodus_proc *self) {
   nodus_monitor_nodes(self, NODUS_NODES_REASON, true);
-  redial(self); /* arms the timer; nobody is known yet */
+}
+
+/* Starts a discovery of spec; its reason on failure. */
+static int discover(const char *spec, char *why, size_t why_size) {
+  if (ndiscoveries == sizeof discoveries / sizeof *discoveries) {
+    snprintf(why, why_size, "too many discoveries");
+    return NODUS_EINVAL;
+  }
+  nodus_discovery_opts o = {.spec = spec};
+  int rc = nodus_discovery_start(node, &o, why, why_size, &discoveries[ndiscoveries]);
+  if (!rc) ndiscoveries++;
+  return rc;
 }
 
 /* ---- commands -------------------------------------------------------------- */
@@ -284,10 +267,11 @@ static void command(char *line) {
   } else if (!strcmp(op, "dump")) {
     dump();
   } else if (!strcmp(op, "connect") && a) {
-    nodus_atom peer;
-    int rc = nodus_atom_intern(a, strlen(a), &peer);
-    if (!rc) rc = nodus_node_connect(node, peer);
-    say(rc ? "error %s" : "ok", nodus_strerror(rc));
+    char spec[600], why[512];
+    snprintf(spec, sizeof spec, "static:%s", a);
+    if (strchr(a, ',') || strchr(a, ';')) say("error not a node name");
+    else if (discover(spec, why, sizeof why)) say("error %s", why);
+    else say("ok");
   } else if (!strcmp(op, "nodes")) {
     nodus_term l;
     char *s = NULL;
@@ -303,16 +287,18 @@ static void command(char *line) {
 
 int main(int argc, char **argv) {
   nodus_node_opts opts = {0};
+  const char *discover_spec = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--name")) opts.name = argv[i + 1];
     else if (!strcmp(argv[i], "--cookie")) opts.cookie = argv[i + 1];
     else if (!strcmp(argv[i], "--epmd-port")) opts.epmd_port = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--ticktime"))
       opts.net_ticktime_ms = (unsigned)atoi(argv[i + 1]) * 1000;
+    else if (!strcmp(argv[i], "--discover")) discover_spec = argv[i + 1];
   }
   if (!opts.name) {
     fprintf(stderr, "usage: user_cache --name NAME [--cookie C] [--epmd-port P] "
-                    "[--ticktime S]\n");
+                    "[--ticktime S] [--discover SPEC]\n");
     return 2;
   }
   nodus_proc_spec spec = {.on_message = cache_msg,
@@ -328,8 +314,11 @@ int main(int argc, char **argv) {
   if (!rc) rc = nodus_pg_join(scope, &group, &self_pid);
   nodus_term_free(&ref);
   nodus_term_free(&members);
+  char why[512] = "";
+  /* After the join: a cache found is one that can sync with us at once. */
+  if (!rc && discover_spec) rc = discover(discover_spec, why, sizeof why);
   if (rc) {
-    fprintf(stderr, "user_cache: %s\n", nodus_strerror(rc));
+    fprintf(stderr, "user_cache: %s\n", why[0] ? why : nodus_strerror(rc));
     nodus_node_close(node);
     return 1;
   }
@@ -338,10 +327,10 @@ int main(int argc, char **argv) {
   size_t cap = 0;
   while (getline(&line, &cap, stdin) > 0 && strncmp(line, "quit", 4)) command(line);
   free(line);
+  for (size_t i = 0; i < ndiscoveries; i++) nodus_discovery_stop(discoveries[i]);
   nodus_pg_close(scope);
   nodus_node_close(node);
   nodus_term_free(&self_pid);
   free(cache);
-  free(known);
   return 0;
 }
