@@ -24,5 +24,6 @@ int cmd_rpc(int argc, char **argv);
 int cmd_call(int argc, char **argv);
 int cmd_global(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
 
 #endif

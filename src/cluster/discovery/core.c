@@ -381,6 +381,7 @@ nodus_node *disc_node(disc_topology *t) { return t->d->node; }
 uv_loop_t *disc_loop(disc_topology *t) { return t->d->loop; }
 void *disc_state(disc_topology *t) { return t->state; }
 void disc_set_state(disc_topology *t, void *state) { t->state = state; }
+bool disc_dry_run(disc_topology *t) { return t->d->dry_run; }
 
 const char *disc_opt(disc_topology *t, const char *key) {
   const char *v = NULL;

@@ -28,7 +28,7 @@ typedef struct dir_state {
   unsigned interval_ms, ttl_ms;
   uv_timer_t timer;
   uv_work_t work;
-  bool busy, stopping, timer_closed;
+  bool busy, stopping, timer_closed, dry_run; /* dry_run: read only */
   /* a round's result, filled on the pool */
   nodus_atom *nodes;
   size_t n_nodes, dropped;
@@ -58,7 +58,7 @@ static void round_work(uv_work_t *w) {
   dir_state *s = w->data;
   s->err[0] = 0;
   s->n_nodes = s->dropped = 0;
-  if (touch_self(s, s->err, sizeof s->err)) return;
+  if (!s->dry_run && touch_self(s, s->err, sizeof s->err)) return;
   DIR *dir = opendir(s->path);
   if (!dir) {
     snprintf(s->err, sizeof s->err, "%.300s: %s", s->path, strerror(errno));
@@ -85,7 +85,7 @@ static void round_work(uv_work_t *w) {
 }
 
 static void finish(dir_state *s) {
-  unlink(s->self); /* a graceful stop leaves no entry behind */
+  if (!s->dry_run) unlink(s->self); /* a graceful stop leaves no entry */
   free(s->nodes);
   free(s);
 }
@@ -98,7 +98,7 @@ static void round_done(uv_work_t *w, int status) {
     return;
   }
   if (s->err[0]) disc_report_error(s->t, "%s", s->err);
-  else disc_report_all(s->t, s->nodes, s->n_nodes); /* ours is in it */
+  else if (s->n_nodes) disc_report_all(s->t, s->nodes, s->n_nodes); /* ours too */
   if (s->dropped)
     disc_log_dropped(s->t, "%zu file(s) in %s not named as nodes", s->dropped,
                      s->path);
@@ -122,6 +122,7 @@ static int dir_start(disc_topology *t, char *err, size_t err_size) {
   dir_state *s = calloc(1, sizeof *s);
   if (!s) return NODUS_ENOMEM;
   s->t = t;
+  s->dry_run = disc_dry_run(t);
   s->self_name = nodus_atom_text(nodus_node_name(disc_node(t)), NULL);
   int rc;
   if ((rc = disc_opt_uint(t, "interval_ms", DEFAULT_INTERVAL_MS, &s->interval_ms,
@@ -147,10 +148,11 @@ static int dir_start(disc_topology *t, char *err, size_t err_size) {
   }
   /* The folder must be there (or be made) and writable now: a wrong path
    * is an error at start, not a node that silently finds nobody. */
-  if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+  if (s->dry_run ? access(path, R_OK) != 0
+                 : mkdir(path, 0777) != 0 && errno != EEXIST) {
     snprintf(err, err_size, "%.300s: %s", path, strerror(errno));
     rc = NODUS_EINVAL;
-  } else if (touch_self(s, err, err_size)) {
+  } else if (!s->dry_run && touch_self(s, err, err_size)) {
     rc = NODUS_EINVAL;
   }
   if (rc) {

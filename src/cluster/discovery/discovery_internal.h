@@ -41,6 +41,9 @@ nodus_node *disc_node(disc_topology *t);
 uv_loop_t *disc_loop(disc_topology *t);
 void *disc_state(disc_topology *t);
 void disc_set_state(disc_topology *t, void *state);
+/* The discovery only finds (nodus discover): a strategy then announces
+ * nothing of its own (no file in dir, no row, no heartbeat). */
+bool disc_dry_run(disc_topology *t);
 
 /* Options: the value of key (NULL: absent), the n-th list item, and typed
  * getters that fill *out with def when absent and fail with a message for
