@@ -82,6 +82,7 @@ typedef struct gl_server {
   termmap names; /* name -> gl_name */
 
   termmap names_by_mref; /* monitor ref -> gl_name */
+  termmap names_by_pid;  /* pid -> how many names it has */
   termmap locks;         /* resource id -> gl_lock */
   termmap locks_by_mref; /* monitor ref -> gl_lock */
   bool global_lock_down;

@@ -2,6 +2,7 @@
  * global_pid_names and global_locks, with the monitors that clean them
  * when a holder dies (a remote holder's DOWN comes with noconnection
  * when its node goes). */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cluster/global/global_internal.h"
@@ -10,6 +11,7 @@ void gl_tables_init(gl_server *g) {
   pthread_rwlock_init(&g->lock, NULL);
   termmap_init(&g->names);
   termmap_init(&g->names_by_mref);
+  termmap_init(&g->names_by_pid);
   termmap_init(&g->locks);
   termmap_init(&g->locks_by_mref);
 }
@@ -35,6 +37,7 @@ void gl_tables_free(gl_server *g) {
   TERMMAP_FOREACH(&g->locks, s) lock_free(s->value);
   termmap_free(&g->names);
   termmap_free(&g->names_by_mref);
+  termmap_free(&g->names_by_pid);
   termmap_free(&g->locks);
   termmap_free(&g->locks_by_mref);
   pthread_rwlock_destroy(&g->lock);
@@ -47,14 +50,19 @@ gl_name *gl_name_find(gl_server *g, const nodus_term *name) {
 }
 
 bool gl_pid_has_name(gl_server *g, const nodus_term *pid) {
-  TERMMAP_FOREACH(&g->names, s) {
-    gl_name *n = s->value;
-    if (nodus_equal(&n->pid, pid)) return true;
-  }
-  return false;
+  return termmap_get(&g->names_by_pid, pid) != NULL;
+}
+
+/* global_pid_names: how many names each pid has (a count in the value). */
+static void pid_count(gl_server *g, const nodus_term *pid, int delta) {
+  uintptr_t n = (uintptr_t)termmap_get(&g->names_by_pid, pid);
+  n = delta > 0 ? n + 1 : n - 1;
+  if (n) termmap_put(&g->names_by_pid, pid, (void *)n);
+  else termmap_del(&g->names_by_pid, pid);
 }
 
 static void name_remove(gl_server *g, gl_name *n) {
+  pid_count(g, &n->pid, -1);
   if (n->mref.type != NODUS_T_NONE) {
     nodus_demonitor(g->proc, &n->mref);
     termmap_del(&g->names_by_mref, &n->mref);
@@ -130,6 +138,7 @@ void gl_name_insert(gl_server *g, const nodus_term *name,
     name_free(n);
     return;
   }
+  pid_count(g, pid, +1);
   if (!lock_still_set(g, from, extra)) gl_name_delete(g, name);
 }
 
