@@ -19,6 +19,12 @@
  *      names from every node; tables converge, no C node crashes,
  *      global:sync() on every BEAM node returns within 10 s.
  *
+ * The kit names nodes PREFIXnI and puts BEAM nodes last, so in a kit of
+ * fewer than 10 nodes every C node sorts before every BEAM node: a clash
+ * C vs BEAM is always won by C here (BEAM's rule, min by node name); which
+ * side resolves still differs per name (the node whose name sorts first
+ * among the two receiving the other's names resolves on node(Pid2)).
+ *
  * GLOBAL_SEEDS="1 2 3" picks the seeds of d (empty: skip d). */
 #include "global_campaign.h"
 
