@@ -10,7 +10,8 @@
 
 #include "check.h"
 #include "cluster/discovery/gossip_packet.h"
-#include "nodus/term.h"
+#include "nodus.h"
+#include "nodus/discovery.h"
 
 static const uint8_t IV[GOSSIP_IV_LEN] = {1, 2,  3,  4,  5,  6,  7,  8,
                                           9, 10, 11, 12, 13, 14, 15, 16};
@@ -248,7 +249,57 @@ static void test_shapes(void) {
   CHECK_RC(parse_name(&none, l1, n, name), GOSSIP_ESHAPE);
 }
 
+/* Options that can't work fail at start with the reason; nothing here
+ * sends a packet (each fails before the first heartbeat). */
+static void quiet(void *arg, int level, const char *node, const char *component,
+                  const char *msg) {}
+
+static void test_start_errors(void) {
+  char err[512];
+  CHECK_RC(nodus_discovery_check("gossip:secret=s,interval_ms=200,ttl_ms=0,port=45999,"
+                                 "if_addr=0.0.0.0,multicast_if=0.0.0.0,"
+                                 "multicast_addr=233.252.1.32,multicast_ttl=1,"
+                                 "broadcast_only=false", err, sizeof err), 0);
+  CHECK_RC(nodus_discovery_check("gossip:bogus=1", err, sizeof err), NODUS_EINVAL);
+  nodus_node_opts o = {.name = "gossip_unit@127.0.0.1", .cookie = "c",
+                       .listen_address = "127.0.0.1", .epmd_mode = NODUS_EPMD_NONE,
+                       .log = quiet};
+  nodus_node *n = NULL;
+  CHECK_RC(nodus_node_init(&o, &n), 0);
+  if (!n) return;
+  CHECK_RC(nodus_node_start(n), 0);
+  static const struct {
+    const char *spec;
+    int rc;
+    const char *says;
+  } bad[] = {
+      {"gossip:multicast_addr=10.1.2.3", NODUS_EINVAL, "not a multicast address"},
+      {"gossip:multicast_addr=nowhere", NODUS_EINVAL, "not an IPv4 address"},
+      {"gossip:if_addr=::1", NODUS_EINVAL, "not an IPv4 address"},
+      {"gossip:port=70000", NODUS_EINVAL, "port=70000"},
+      {"gossip:multicast_ttl=256", NODUS_EINVAL, "more than 255"},
+      {"gossip:interval_ms=0", NODUS_EINVAL, "at least 1"},
+      {"gossip:broadcast_only=maybe", NODUS_EINVAL, "broadcast_only"},
+      /* an address no interface has: the kernel refuses it at once */
+      {"gossip:multicast_if=192.0.2.77,port=45999", NODUS_ENET, "multicast_if=192.0.2.77"},
+      {"gossip:if_addr=192.0.2.77,port=45999", NODUS_ENET, "binding 192.0.2.77:45999"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    nodus_discovery_opts d = {.spec = bad[i].spec, .dry_run = true};
+    nodus_discovery *disc = NULL;
+    err[0] = 0;
+    int rc = nodus_discovery_start(n, &d, err, sizeof err, &disc);
+    if (rc != bad[i].rc || !strstr(err, bad[i].says))
+      fprintf(stderr, "%s: %s: %s\n", bad[i].spec, nodus_err_name(rc), err);
+    CHECK_RC(rc, bad[i].rc);
+    CHECK(strstr(err, bad[i].says) != NULL);
+    if (!rc) nodus_discovery_stop(disc);
+  }
+  nodus_node_close(n);
+}
+
 int main(void) {
+  test_start_errors();
   test_plain();
   test_secret();
   test_truncated();

@@ -47,6 +47,19 @@ typedef struct gossip {
   bool rbuf_busy;
 } gossip;
 
+/* libcluster's options, plus two of ours:
+ *   port            45892
+ *   if_addr         0.0.0.0: the address bound (a unicast address here
+ *                   receives no multicast, as with libcluster)
+ *   multicast_if    0.0.0.0 (the route decides): the interface that sends
+ *                   and joins
+ *   multicast_addr  233.252.1.32 (the broadcast address with broadcast_only)
+ *   multicast_ttl   1
+ *   broadcast_only  false: true joins no group and sends to multicast_addr
+ *   secret          none: AES-256-CBC with key SHA-256(secret)
+ *   interval_ms     5000: each heartbeat after a random 1..interval_ms
+ *   ttl_ms          3 * interval_ms: a node not heard for this long is no
+ *                   longer listed (0: listed for good, as libcluster) */
 static const char *const gossip_keys[] = {
     "port",      "if_addr",     "multicast_if", "multicast_addr",
     "multicast_ttl", "broadcast_only", "secret", "interval_ms",
