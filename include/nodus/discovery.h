@@ -106,7 +106,9 @@ typedef struct nodus_discovery_opts {
 int nodus_discovery_start(nodus_node *node, const nodus_discovery_opts *opts,
                           char *err, size_t err_size, nodus_discovery **out);
 /* Stops the topologies (a dir or postgres node removes its own entry);
- * connections stay. Thread-safe; not from an event callback. */
+ * connections stay. Thread-safe; not from an event callback. Call it
+ * before nodus_node_close, or not at all: closing the node ends a
+ * discovery still running and frees it. */
 void nodus_discovery_stop(nodus_discovery *d);
 
 /* Checks a spec string without starting anything: 0, or NODUS_EINVAL with
