@@ -106,16 +106,17 @@ typedef struct nodus_discovery_opts {
 int nodus_discovery_start(nodus_node *node, const nodus_discovery_opts *opts,
                           char *err, size_t err_size, nodus_discovery **out);
 /* Stops the topologies (a dir or postgres node removes its own entry);
- * connections stay. Thread-safe; not from an event callback. Call it
- * before nodus_node_close, or not at all: closing the node ends a
- * discovery still running and frees it. */
+ * connections stay. Thread-safe; not from an event callback. Stopping or
+ * closing the node ends (and frees) a discovery still running; stop after
+ * that does nothing, so the end of a main may call it either way. */
 void nodus_discovery_stop(nodus_discovery *d);
 
 /* Checks a spec string without starting anything: 0, or NODUS_EINVAL with
  * the position and reason in err. */
 int nodus_discovery_check(const char *spec, char *err, size_t err_size);
 
-/* The nodes each topology lists now, as [{Strategy, [Node]}] (owned). */
+/* The nodes each topology lists now, as [{Strategy, [Node]}] (owned);
+ * NODUS_ESTATE once it ended. */
 int nodus_discovery_found(nodus_discovery *d, nodus_term *out);
 
 /* The discovery service (nodus_service_discovery in service.h) starts the

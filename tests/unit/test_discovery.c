@@ -228,6 +228,12 @@ int main(void) {
   snprintf(rm, sizeof rm, "rm -rf '%s'", folder);
   CHECK(system(rm) == 0);
 
+  /* e's discovery is still running: stopping the node ends it; a stop
+   * after that (the end of a main) does nothing. */
+  nodus_node_stop(e);
+  nodus_term none;
+  CHECK_RC(nodus_discovery_found(d, &none), NODUS_ESTATE);
+  nodus_discovery_stop(d);
   nodus_node_close(e);
   nodus_node_close(c);
   nodus_node_close(b);

@@ -113,6 +113,17 @@ static void running_del(nodus_discovery *d) {
   pthread_mutex_unlock(&running_lock);
 }
 
+/* The node of d while d runs, else NULL (ended by its node's close: d is
+ * gone, only its address is compared). */
+static nodus_node *running_node(nodus_discovery *d) {
+  nodus_node *node = NULL;
+  pthread_mutex_lock(&running_lock);
+  for (nodus_discovery *r = running; r && !node; r = r->next_running)
+    if (r == d) node = d->node;
+  pthread_mutex_unlock(&running_lock);
+  return node;
+}
+
 /* ---- small helpers --------------------------------------------------------- */
 
 static const char *text(nodus_atom a) { return nodus_atom_text(a, NULL); }
@@ -762,12 +773,15 @@ int nodus_discovery_start(nodus_node *node, const nodus_discovery_opts *opts,
 
 static void stop_on_loop(nodus_node *node, void *arg) {
   nodus_discovery *d = arg;
+  if (!running_node(d)) return; /* the node's close ended it meanwhile */
   stop_anchor(d);
   teardown(d);
 }
 
 void nodus_discovery_stop(nodus_discovery *d) {
-  if (d) nodus_node_call(d->node, stop_on_loop, d);
+  /* A node stopped or closed has ended its discoveries already. */
+  nodus_node *node = d ? running_node(d) : NULL;
+  if (node) nodus_node_call(node, stop_on_loop, d);
 }
 
 void disc_set_owner_slot(nodus_discovery *d, nodus_discovery **slot) {
@@ -792,6 +806,10 @@ struct found_call {
 static void found_on_loop(nodus_node *node, void *arg) {
   struct found_call *c = arg;
   nodus_discovery *d = c->d;
+  if (!running_node(d)) {
+    c->rc = NODUS_ESTATE;
+    return;
+  }
   nodus_term list;
   if ((c->rc = nodus_mk_list(&list, d->n_topos))) return;
   for (size_t i = 0; i < d->n_topos && !c->rc; i++) {
@@ -809,8 +827,10 @@ static void found_on_loop(nodus_node *node, void *arg) {
 
 int nodus_discovery_found(nodus_discovery *d, nodus_term *out) {
   if (!d || !out) return NODUS_EINVAL;
+  nodus_node *node = running_node(d);
+  if (!node) return NODUS_ESTATE;
   struct found_call c = {d, out, 0};
-  int rc = nodus_node_call(d->node, found_on_loop, &c);
+  int rc = nodus_node_call(node, found_on_loop, &c);
   return rc ? rc : c.rc;
 }
 
