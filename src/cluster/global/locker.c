@@ -188,7 +188,7 @@ static void unlocking_done(locker *L);
 static void call(locker *L, const nodus_term *nodes, const char *op) {
   nodus_term req;
   if (nodus_build(&req, "{~a, ~t}", op, C(&L->lock_id))) {
-    L->mc = (gl_mcall){0};
+    gl_mcall_free(&L->mc, L->self); /* not active: seen as done */
     return;
   }
   gl_mcall_start(&L->mc, L->self, nodes, &req);
@@ -541,15 +541,14 @@ static void locker_msg(nodus_proc *self, const nodus_term *m) {
   locker *L = nodus_proc_state(self);
   if (!L) return;
   if (L->g->trace) gl_trace(L->g, "locker", m);
-  if (L->st == L_LOCKING || L->st == L_UNLOCKING) {
-    int r = gl_mcall_feed(&L->mc, self, m);
-    if (r == 1) {
-      if (L->st == L_LOCKING) phase_reply_done(L);
-      else unlock_reply_done(L);
-      return;
-    }
-    if (r == 0) return;
+  /* Every state: a DOWN of a kept server monitor must reach the call. */
+  int r = gl_mcall_feed(&L->mc, self, m);
+  if (r == 1 && (L->st == L_LOCKING || L->st == L_UNLOCKING)) {
+    if (L->st == L_LOCKING) phase_reply_done(L);
+    else unlock_reply_done(L);
+    return;
   }
+  if (r >= 0) return;
   bool taken = false;
   if (L->st == L_IDLE) {
     idle_msg(L, m);

@@ -2,8 +2,9 @@
  * process itself, as gen_server.erl does with an infinite timeout: the
  * caller's own pid is in From, so a lock set this way is held by the
  * caller (and goes away when it dies). {'$gen_call', {Self, {Tag, Node}},
- * Request} to each node, a monitor on each server; a DOWN makes the node
- * a bad node. */
+ * Request} to each node; a DOWN of the node's server makes it a bad node.
+ * The monitor on each server is kept from call to call (a multi_call
+ * monitors and demonitors each time: two more messages per node). */
 #include <stdlib.h>
 
 #include "cluster/global/global_internal.h"
@@ -11,80 +12,122 @@
 bool gl_mcall_active(const gl_mcall *mc) { return mc->n > 0 && mc->left > 0; }
 
 void gl_mcall_free(gl_mcall *mc, nodus_proc *self) {
-  for (size_t i = 0; i < mc->n; i++) {
-    if (mc->mrefs[i].type != NODUS_T_NONE && self)
-      nodus_demonitor(self, &mc->mrefs[i]);
-    nodus_term_free(&mc->mrefs[i]);
-    nodus_term_free(&mc->replies[i]);
-  }
+  for (size_t i = 0; i < mc->n; i++) nodus_term_free(&mc->replies[i]);
   free(mc->nodes);
-  free(mc->mrefs);
+  free(mc->waiting);
   free(mc->replies);
   nodus_term_free(&mc->tag);
-  *mc = (gl_mcall){0};
+  gl_watch *w = mc->watches;
+  size_t nw = mc->n_watches, cw = mc->cap_watches;
+  if (!self) { /* the process ends: its monitors go with it */
+    for (size_t i = 0; i < nw; i++) nodus_term_free(&w[i].mref);
+    free(w);
+    w = NULL;
+    nw = cw = 0;
+  }
+  *mc = (gl_mcall){.watches = w, .n_watches = nw, .cap_watches = cw};
+}
+
+static gl_watch *watch_of(gl_mcall *mc, nodus_proc *self, nodus_atom node) {
+  for (size_t i = 0; i < mc->n_watches; i++)
+    if (mc->watches[i].node == node) return &mc->watches[i];
+  if (mc->n_watches == mc->cap_watches) {
+    size_t cap = mc->cap_watches ? 2 * mc->cap_watches : 4;
+    gl_watch *v = realloc(mc->watches, cap * sizeof *v);
+    if (!v) return NULL;
+    mc->watches = v;
+    mc->cap_watches = cap;
+  }
+  nodus_term to;
+  gl_watch *w = &mc->watches[mc->n_watches];
+  *w = (gl_watch){.node = node};
+  if (nodus_build(&to, "{~a, ~A}", GL_SERVER, node)) return NULL;
+  int rc = nodus_monitor(self, &to, &w->mref);
+  nodus_term_free(&to);
+  if (rc) return NULL;
+  mc->n_watches++;
+  return w;
 }
 
 int gl_mcall_start(gl_mcall *mc, nodus_proc *self, const nodus_term *nodes,
                    const nodus_term *request) {
-  *mc = (gl_mcall){0};
+  gl_mcall_free(mc, self); /* a fresh call, the kept monitors stay */
   size_t n = nodes->type == NODUS_T_LIST ? nodes->n : 0;
   if (n == 0) return 1;
   mc->nodes = calloc(n, sizeof *mc->nodes);
-  mc->mrefs = calloc(n, sizeof *mc->mrefs);
+  mc->waiting = calloc(n, sizeof *mc->waiting);
   mc->replies = calloc(n, sizeof *mc->replies);
-  nodus_node *node = nodus_proc_node(self);
-  if (!mc->nodes || !mc->mrefs || !mc->replies ||
-      nodus_make_ref(node, &mc->tag)) {
+  if (!mc->nodes || !mc->waiting || !mc->replies ||
+      nodus_make_ref(nodus_proc_node(self), &mc->tag)) {
     gl_mcall_free(mc, self);
     return NODUS_ENOMEM;
   }
   for (size_t i = 0; i < n; i++) {
     const nodus_term *a = &nodes->v.items[i];
     if (a->type != NODUS_T_ATOM) continue; /* gen_server skips them too */
-    mc->nodes[mc->n] = a->v.atom;
-    nodus_term to, msg, tag, me, req;
+    size_t k = mc->n++;
+    mc->nodes[k] = a->v.atom;
+    if (!watch_of(mc, self, a->v.atom)) continue; /* a bad node now */
+    nodus_term to, msg, tag = {0}, me = {0}, req = {0};
     if (nodus_build(&to, "{~a, ~A}", GL_SERVER, a->v.atom)) continue;
-    if (nodus_monitor(self, &to, &mc->mrefs[mc->n]) == 0 &&
-        nodus_copy(&tag, &mc->tag) == 0) {
-      if (nodus_copy(&me, nodus_self(self)) ||
-          nodus_copy(&req, request)) {
-        nodus_term_free(&tag);
-        nodus_term_free(&me);
-      } else if (nodus_build(&msg, "{'$gen_call', {~t, {~t, ~A}}, ~t}", me,
-                             tag, a->v.atom, req) == 0) {
-        nodus_send_from(self, &to, msg);
-      }
+    if (nodus_copy(&tag, &mc->tag) || nodus_copy(&me, nodus_self(self)) ||
+        nodus_copy(&req, request)) {
+      nodus_term_free(&tag);
+      nodus_term_free(&me);
+    } else if (nodus_build(&msg, "{'$gen_call', {~t, {~t, ~A}}, ~t}", me, tag,
+                           a->v.atom, req) == 0) {
+      nodus_send_from(self, &to, msg);
+      mc->waiting[k] = true;
+      mc->left++;
     }
     nodus_term_free(&to);
-    mc->n++;
   }
-  mc->left = mc->n;
-  for (size_t i = 0; i < mc->n; i++) /* a failed monitor: a bad node now */
-    if (mc->mrefs[i].type == NODUS_T_NONE) mc->left--;
   return mc->left == 0 ? 1 : 0;
 }
 
+/* {{Tag, Node}, Reply}, read without a pattern: this is every reply. */
+static bool is_reply(const nodus_term *m, const nodus_term **tag,
+                     nodus_atom *node, const nodus_term **reply) {
+  if (m->type != NODUS_T_TUPLE || m->n != 2) return false;
+  const nodus_term *h = &m->v.items[0];
+  if (h->type != NODUS_T_TUPLE || h->n != 2 ||
+      h->v.items[1].type != NODUS_T_ATOM)
+    return false;
+  *tag = &h->v.items[0];
+  *node = h->v.items[1].v.atom;
+  *reply = &m->v.items[1];
+  return true;
+}
+
 int gl_mcall_feed(gl_mcall *mc, nodus_proc *self, const nodus_term *msg) {
-  if (!gl_mcall_active(mc)) return -1;
-  const nodus_term *a, *b;
+  const nodus_term *tag, *reply;
   nodus_atom from;
-  if (nodus_match(msg, "{{~t, ~a}, ~t}", &a, &from, &b) == 0 &&
-      nodus_equal(a, &mc->tag)) {
+  if (is_reply(msg, &tag, &from, &reply)) {
+    if (!gl_mcall_active(mc) || !nodus_equal(tag, &mc->tag)) return -1;
     for (size_t i = 0; i < mc->n; i++) {
-      if (mc->nodes[i] != from || mc->mrefs[i].type == NODUS_T_NONE) continue;
-      nodus_demonitor(self, &mc->mrefs[i]);
-      nodus_term_free(&mc->mrefs[i]);
-      (void)nodus_copy(&mc->replies[i], b);
+      if (mc->nodes[i] != from || !mc->waiting[i]) continue;
+      mc->waiting[i] = false;
+      (void)nodus_copy(&mc->replies[i], reply);
       return --mc->left == 0 ? 1 : 0;
     }
     return 0; /* a late or doubled reply of this call */
   }
-  if (nodus_match(msg, "{'DOWN', ~t, _, _, _}", &a) == 0) {
-    for (size_t i = 0; i < mc->n; i++) {
-      if (!nodus_equal(&mc->mrefs[i], a)) continue;
-      nodus_term_free(&mc->mrefs[i]);
-      return --mc->left == 0 ? 1 : 0;
+  if (msg->type != NODUS_T_TUPLE || msg->n != 5 ||
+      !nodus_is_atom(&msg->v.items[0], "DOWN"))
+    return -1;
+  const nodus_term *ref = &msg->v.items[1];
+  for (size_t w = 0; w < mc->n_watches; w++) {
+    if (!nodus_equal(&mc->watches[w].mref, ref)) continue;
+    nodus_atom node = mc->watches[w].node;
+    nodus_term_free(&mc->watches[w].mref);
+    mc->watches[w] = mc->watches[--mc->n_watches];
+    int done = 0;
+    for (size_t i = 0; gl_mcall_active(mc) && i < mc->n; i++) {
+      if (mc->nodes[i] != node || !mc->waiting[i]) continue;
+      mc->waiting[i] = false; /* a bad node */
+      done = --mc->left == 0;
     }
+    return done;
   }
   return -1;
 }

@@ -594,12 +594,28 @@ static void reply(gl_server *g, const nodus_term *from, nodus_term r) {
   nodus_gen_reply(g->proc, from, r);
 }
 
+/* The tag of {Tag, ...}: what dispatch looks at first, so the frequent
+ * messages (registrations, locks, DOWNs) meet no pattern text. */
+static bool tagged(const nodus_term *m, const char *tag, size_t arity) {
+  return m->type == NODUS_T_TUPLE && m->n == arity &&
+         nodus_is_atom(&m->v.items[0], tag);
+}
+
 static void handle_call(gl_server *g, const nodus_term *from,
                         const nodus_term *req) {
   const nodus_term *caller = nodus_tuple_elem(from, 0);
   const nodus_term *name, *pid, *method, *lock;
   if (!caller || caller->type != NODUS_T_PID) return;
-  if (nodus_match(req, "{register, ~t, ~t, ~t}", &name, &pid, &method) == 0 ||
+  const nodus_term *e = req->type == NODUS_T_TUPLE ? req->v.items : NULL;
+  if (tagged(req, "register", 4)) {
+    gl_name_insert(g, &e[1], &e[2], &e[3], caller, NULL);
+    reply(g, from, A("yes"));
+  } else if (tagged(req, "set_lock", 2)) {
+    reply(g, from, nodus_bool(gl_lock_set(g, &e[1], caller)));
+  } else if (tagged(req, "del_lock", 2)) {
+    gl_lock_del(g, &e[1], caller);
+    reply(g, from, A("true"));
+  } else if (nodus_match(req, "{register, ~t, ~t, ~t}", &name, &pid, &method) == 0 ||
       nodus_match(req, "{register_ext, ~t, ~t, ~t, _}", &name, &pid,
                   &method) == 0) {
     gl_name_insert(g, name, pid, method, caller, NULL);
@@ -788,11 +804,14 @@ static void handle_info(gl_server *g, const nodus_term *m) {
 static void server_msg(nodus_proc *self, const nodus_term *msg) {
   gl_server *g = nodus_proc_state(self);
   if (g->trace) gl_trace(g, "global_name_server", msg);
-  const nodus_term *from, *req;
-  if (nodus_match(msg, "{'$gen_call', ~t, ~t}", &from, &req) == 0) {
-    if (from->type == NODUS_T_TUPLE && from->n == 2) handle_call(g, from, req);
-  } else if (nodus_match(msg, "{'$gen_cast', ~t}", &req) == 0) {
-    handle_cast(g, req);
+  const nodus_term *e = msg->type == NODUS_T_TUPLE ? msg->v.items : NULL;
+  if (tagged(msg, "$gen_call", 3)) {
+    if (e[1].type == NODUS_T_TUPLE && e[1].n == 2) handle_call(g, &e[1], &e[2]);
+  } else if (tagged(msg, "$gen_cast", 2)) {
+    handle_cast(g, &e[1]);
+  } else if (tagged(msg, "DOWN", 5)) {
+    gl_lock_down(g, &e[1]);
+    gl_name_down(g, &e[1]);
   } else {
     handle_info(g, msg);
   }
