@@ -10,7 +10,7 @@
 #     within 1 s;
 #   - trans excludes: c2's and c3's trans on a resource c1 holds begin
 #     after c1's ended (monotonic ms, one clock for all), and not together;
-#   - ROUNDS (GLOBAL_ROUNDS, default 200) races of c1 and c2 registering a
+#   - ROUNDS (GLOBAL_ROUNDS, default 100) races of c1 and c2 registering a
 #     fresh name at the same moment: exactly one yes, the same pid on all
 #     three;
 #   - SIGKILL of c3: its names are gone on c1 and c2 within 1 s;
@@ -18,7 +18,7 @@
 # Usage: bash test_global_c_only.sh BUILD_DIR
 source "$(dirname "$0")/dist_lib.sh" "$1"
 source "$(dirname "$0")/global_lib.sh"
-ROUNDS=${GLOBAL_ROUNDS:-200}
+ROUNDS=${GLOBAL_ROUNDS:-100}
 
 N1=gcc1_$$ N2=gcc2_$$ N3=gcc3_$$
 declare -A NAME=([c1]=$N1 [c2]=$N2 [c3]=$N3)
