@@ -2,6 +2,7 @@
 #ifndef NODUS_H
 #define NODUS_H
 
+#include "nodus/discovery.h"
 #include "nodus/error.h"
 #include "nodus/global.h"
 #include "nodus/node.h"

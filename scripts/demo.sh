@@ -195,7 +195,7 @@ say "" "$(show)"
 start=$(date +%s%N)
 "$nodus" cluster heal >/dev/null
 if all_hold "1=alice,2=robert,3=carol" 10; then
-  say "heal:" "converged in $(elapsed "$start") (the C caches redial lost peers every second; pg re-syncs; caches merge)"
+  say "heal:" "converged in $(elapsed "$start") (the C caches' discovery redials lost peers; pg re-syncs; caches merge)"
 else
   say "heal:" "NOT converged within 10 s"
 fi
