@@ -478,17 +478,39 @@ static void idle_msg(locker *L, const nodus_term *m) {
   if (L->st == L_IDLE) arm(L);
 }
 
+static bool offer(locker *L, const nodus_term *m);
+
+/* The selective receives of global.erl's locker: a state takes the
+ * messages it waits for, wherever they are in the queue, oldest first;
+ * the others stay, in order, for a later state. Runs after every change
+ * of state, since a message deferred by one state may be what the next
+ * one waits for (a cancel that came while the lock was being set). */
+static void drain(locker *L) {
+  size_t i = 0;
+  while (i < L->deferred.len) {
+    nodus_term m = L->deferred.items[i];
+    memmove(&L->deferred.items[i], &L->deferred.items[i + 1],
+            (L->deferred.len - i - 1) * sizeof m);
+    L->deferred.len--;
+    if (offer(L, &m)) {
+      nodus_term_free(&m);
+      i = 0; /* the state may have changed: look again from the oldest */
+      continue;
+    }
+    /* back where it was */
+    termvec_push(&L->deferred, &m);
+    nodus_term_free(&m);
+    nodus_term last = L->deferred.items[L->deferred.len - 1];
+    memmove(&L->deferred.items[i + 1], &L->deferred.items[i],
+            (L->deferred.len - 1 - i) * sizeof last);
+    L->deferred.items[i] = last;
+    i++;
+  }
+}
+
 static void go_idle(locker *L) {
   L->st = L_IDLE;
-  /* Replay what came while busy, until an operation starts again. */
-  while (L->st == L_IDLE && L->deferred.len) {
-    nodus_term m = L->deferred.items[0];
-    memmove(&L->deferred.items[0], &L->deferred.items[1],
-            (L->deferred.len - 1) * sizeof m);
-    L->deferred.len--;
-    idle_msg(L, &m);
-    nodus_term_free(&m);
-  }
+  drain(L);
   if (L->st == L_IDLE) arm(L);
 }
 
@@ -546,23 +568,25 @@ static void locker_msg(nodus_proc *self, const nodus_term *m) {
   if (r == 1 && (L->st == L_LOCKING || L->st == L_UNLOCKING)) {
     if (L->st == L_LOCKING) phase_reply_done(L);
     else unlock_reply_done(L);
+    drain(L);
     return;
   }
   if (r >= 0) return;
-  bool taken = false;
-  if (L->st == L_IDLE) {
-    idle_msg(L, m);
-    taken = true;
-  } else if (L->st == L_WAIT_SET) {
-    taken = wait_set_msg(L, m);
-  } else if (L->st == L_WAIT_CANCEL) {
-    taken = wait_cancel_msg(L, m);
-  }
-  if (!taken) {
+  if (!offer(L, m)) {
     termvec_push(&L->deferred, m);
     return;
   }
-  if (L->st == L_IDLE && L->deferred.len) go_idle(L);
+  drain(L);
+}
+
+/* m to the current state: true when it took it. */
+static bool offer(locker *L, const nodus_term *m) {
+  switch (L->st) {
+    case L_IDLE: idle_msg(L, m); return true;
+    case L_WAIT_SET: return wait_set_msg(L, m);
+    case L_WAIT_CANCEL: return wait_cancel_msg(L, m);
+    default: return false; /* setting or deleting a lock: only replies */
+  }
 }
 
 static void locker_exit(nodus_proc *self, const nodus_term *reason) {
