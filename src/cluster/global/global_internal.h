@@ -23,6 +23,20 @@
 #include "nodus/service.h"
 
 #define GL_VSN 8            /* global.erl's ?vsn */
+
+/* Term helpers for building messages: an atom; a copy of t, or the atom
+ * undefined where global.erl's get/1 would give it (t absent). */
+static inline nodus_term gl_atom(const char *s) {
+  nodus_term t = {0};
+  (void)nodus_mk_atom(&t, s);
+  return t;
+}
+static inline nodus_term gl_copy(const nodus_term *t) {
+  nodus_term c = {0};
+  if (t && t->type != NODUS_T_NONE) (void)nodus_copy(&c, t);
+  else c = gl_atom("undefined");
+  return c;
+}
 #define GL_POP_VSN 7        /* ?pop_vsn, ?pgpv_vsn */
 #define GL_SERVER "global_name_server"
 

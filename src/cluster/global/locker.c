@@ -53,18 +53,6 @@ typedef struct locker {
   bool unlock_then_remove; /* UNLOCKING: then remove cur from the hims */
 } locker;
 
-static nodus_term A(const char *s) {
-  nodus_term t = {0};
-  (void)nodus_mk_atom(&t, s);
-  return t;
-}
-
-static nodus_term C(const nodus_term *t) {
-  nodus_term c = {0};
-  if (t && t->type != NODUS_T_NONE) (void)nodus_copy(&c, t);
-  else c = A("undefined");
-  return c;
-}
 
 static void him_free(him *h) {
   nodus_term_free(&h->locker);
@@ -74,9 +62,9 @@ static void him_free(him *h) {
 
 static void him_copy(him *dst, const him *src) {
   *dst = *src;
-  dst->locker = C(&src->locker);
-  dst->my_tag = C(&src->my_tag);
-  dst->his_tag = C(&src->his_tag);
+  dst->locker = gl_copy(&src->locker);
+  dst->my_tag = gl_copy(&src->my_tag);
+  dst->his_tag = gl_copy(&src->his_tag);
 }
 
 /* ---- node lists ------------------------------------------------------------ */
@@ -129,12 +117,12 @@ static bool host_is_ours(gl_server *g, nodus_atom node) {
 /* send_lock_set/5 */
 static void send_lock_set(locker *L, bool set, const nodus_term *his_locker,
                           int vsn, const nodus_term *his_tag) {
-  nodus_term msg, me = C(nodus_self(L->self));
+  nodus_term msg, me = gl_copy(nodus_self(L->self));
   nodus_term known = gl_known_list(L->g);
   int rc = vsn < 8 ? nodus_build(&msg, "{lock_set, ~t, ~t, ~t}", me,
                                  nodus_bool(set), known)
                    : nodus_build(&msg, "{lock_set, ~t, ~t, ~t, ~t}", me,
-                                 nodus_bool(set), known, C(his_tag));
+                                 nodus_bool(set), known, gl_copy(his_tag));
   if (rc || his_locker->type != NODUS_T_PID) {
     if (!rc) nodus_term_free(&msg);
     return;
@@ -147,8 +135,8 @@ static nodus_term lock_id_with(locker *L, const nodus_term *his_locker) {
   nodus_term id;
   const nodus_term *me = nodus_self(L->self);
   bool me_first = nodus_compare(me, his_locker) <= 0;
-  if (nodus_build(&id, "{global, [~t, ~t]}", C(me_first ? me : his_locker),
-                  C(me_first ? his_locker : me)))
+  if (nodus_build(&id, "{global, [~t, ~t]}", gl_copy(me_first ? me : his_locker),
+                  gl_copy(me_first ? his_locker : me)))
     return (nodus_term){0};
   return id;
 }
@@ -187,7 +175,7 @@ static void unlocking_done(locker *L);
 
 static void call(locker *L, const nodus_term *nodes, const char *op) {
   nodus_term req;
-  if (nodus_build(&req, "{~a, ~t}", op, C(&L->lock_id))) {
+  if (nodus_build(&req, "{~a, ~t}", op, gl_copy(&L->lock_id))) {
     gl_mcall_free(&L->mc, L->self); /* not active: seen as done */
     return;
   }
@@ -332,7 +320,7 @@ static void unlocking_done(locker *L) {
 static void lock_is_set_to_server(locker *L) {
   nodus_term msg;
   if (nodus_build(&msg, "{lock_is_set, ~A, ~t, ~t}", L->cur.node,
-                  C(&L->cur.my_tag), C(&L->lock_id)) == 0)
+                  gl_copy(&L->cur.my_tag), gl_copy(&L->lock_id)) == 0)
     gl_cast(L->self, L->g->self_node, msg);
   L->st = L_WAIT_CANCEL;
 }
@@ -423,7 +411,7 @@ static void run_fun(locker *L, const nodus_term *fun) {
   if (nodus_match(fun, "{send_new_nodes, ~t, ~t}", &nodes, &msg)) return;
   for (size_t i = 0; nodes->type == NODUS_T_LIST && i < nodes->n; i++)
     if (nodes->v.items[i].type == NODUS_T_ATOM)
-      gl_cast(L->self, nodes->v.items[i].v.atom, C(msg));
+      gl_cast(L->self, nodes->v.items[i].v.atom, gl_copy(msg));
 }
 
 /* A message while idle; it may start an operation. */
@@ -449,9 +437,9 @@ static void idle_msg(locker *L, const nodus_term *m) {
     L->hims = v;
     him *h = &L->hims[L->n_hims++];
     *h = (him){.node = pid->v.id->node, .vsn = (int)vsn};
-    h->locker = C(pid);
-    h->my_tag = C(tag);
-    h->his_tag = C(his_tag);
+    h->locker = gl_copy(pid);
+    h->my_tag = gl_copy(tag);
+    h->his_tag = gl_copy(his_tag);
     h->local = host_is_ours(L->g, h->node);
   } else if (nodus_match(m, "{cancel, ~a, ~t, no_fun}", &node, &tag) == 0) {
     if (!nodus_is_atom(tag, "undefined")) remove_node(L, node, tag);
@@ -469,7 +457,7 @@ static void idle_msg(locker *L, const nodus_term *m) {
     him_free(&L->cur);
     him_copy(&L->cur, h);
     nodus_term_free(&L->spont_pid);
-    L->spont_pid = C(pid);
+    L->spont_pid = gl_copy(pid);
     lock_nodes_safely(L, lock_id_with(L, pid), nodus_nil(), P_SPONTANEOUS);
     return;
   }

@@ -18,18 +18,13 @@
 #include "cluster/global/global_internal.h"
 #include "cluster/global/requests.h"
 
-static nodus_term C(const nodus_term *t) {
-  nodus_term c = {0};
-  (void)nodus_copy(&c, t);
-  return c;
-}
 
 static nodus_term nodes_with_self(gl_server *g, const nodus_term *known) {
   nodus_term me = nodus_atom_term(g->self_node), l;
   size_t n = known->type == NODUS_T_LIST ? known->n : 0;
   if (nodus_mk_list(&l, n + 1)) return nodus_nil();
   nodus_list_set(&l, 0, me);
-  for (size_t i = 0; i < n; i++) nodus_list_set(&l, i + 1, C(&known->v.items[i]));
+  for (size_t i = 0; i < n; i++) nodus_list_set(&l, i + 1, gl_copy(&known->v.items[i]));
   return l;
 }
 
@@ -80,7 +75,7 @@ typedef enum {
 
 static nodus_term lock_req(const char *op, const nodus_term *id) {
   nodus_term r = {0};
-  nodus_build(&r, "{~a, ~t}", op, C(id));
+  nodus_build(&r, "{~a, ~t}", op, gl_copy(id));
   return r;
 }
 
@@ -148,7 +143,7 @@ static void del_nowait(registrar *r, const nodus_term *nodes) {
         nodus_build(&to, "{~a, ~A}", GL_SERVER, a->v.atom))
       continue;
     if (nodus_build(&msg, "{'$gen_call', {~t, {nodus_nowait, ~A}}, ~t}",
-                    C(nodus_self(r->self)), a->v.atom,
+                    gl_copy(nodus_self(r->self)), a->v.atom,
                     lock_req("del_lock", &r->id)) == 0)
       nodus_send_from(r->self, &to, msg);
     nodus_term_free(&to);
@@ -205,10 +200,10 @@ static void reg_work(registrar *r) {
     }
     nodus_term req;
     if (q->op == GL_REQ_UNREGISTER)
-      rc = nodus_build(&req, "{unregister, ~t}", C(&q->name));
+      rc = nodus_build(&req, "{unregister, ~t}", gl_copy(&q->name));
     else
-      rc = nodus_build(&req, "{register, ~t, ~t, ~t}", C(&q->name),
-                       C(&q->pid), C(&q->method));
+      rc = nodus_build(&req, "{register, ~t, ~t, ~t}", gl_copy(&q->name),
+                       gl_copy(&q->pid), gl_copy(&q->method));
     if (rc) {
       r->batch = q->next;
       finish_req(q, rc);
@@ -279,7 +274,7 @@ static void reg_step_done(registrar *r) {
         reg_work(r);
         return;
       }
-      r->undo_nodes = all ? C(&r->nodes) : trues;
+      r->undo_nodes = all ? gl_copy(&r->nodes) : trues;
       if (all) nodus_term_free(&trues);
       goto refused;
     }
@@ -313,7 +308,7 @@ refused: {
     size_t n = r->undo_nodes.type == NODUS_T_LIST ? r->undo_nodes.n : 0;
     if (nodus_mk_list(&both, n + 1) == 0) {
       for (size_t i = 0; i < n; i++)
-        nodus_list_set(&both, i, C(&r->undo_nodes.v.items[i]));
+        nodus_list_set(&both, i, gl_copy(&r->undo_nodes.v.items[i]));
       nodus_list_set(&both, n, nodus_atom_term(r->boss));
       call(r, S_UNDO, &both, lock_req("del_lock", &r->id));
       nodus_term_free(&both);
@@ -394,7 +389,7 @@ int gl_registrar_spawn(gl_server *g) {
   }
   r->self = nodus_proc_lookup(g->node, &g->registrar);
   /* {global, self()} */
-  nodus_term me = C(&g->registrar);
+  nodus_term me = gl_copy(&g->registrar);
   nodus_build(&r->id, "{global, ~t}", me);
   return 0;
 }

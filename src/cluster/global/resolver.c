@@ -13,17 +13,6 @@
 
 #include "cluster/global/global_internal.h"
 
-static nodus_term A(const char *s) {
-  nodus_term t = {0};
-  (void)nodus_mk_atom(&t, s);
-  return t;
-}
-
-static nodus_term C(const nodus_term *t) {
-  nodus_term c = {0};
-  (void)nodus_copy(&c, t);
-  return c;
-}
 
 /* ---- methods --------------------------------------------------------------- */
 
@@ -72,7 +61,7 @@ void gl_resolve_it(gl_server *g, nodus_proc *self, const nodus_term *method,
                    const nodus_term *pid2, nodus_term *result) {
   const nodus_term *min, *max;
   nodus_term msg;
-  *result = A("none");
+  *result = gl_atom("none");
   if (pid1->type != NODUS_T_PID || pid2->type != NODUS_T_PID) return;
   int m = method_of(method);
   if (m == NODUS_GLOBAL_CALLBACK) {
@@ -98,26 +87,26 @@ void gl_resolve_it(gl_server *g, nodus_proc *self, const nodus_term *method,
       nodus_log(g->node, NODUS_LOG_INFO, "global",
                 "global: Name conflict terminating %s", text ? text : "?");
       free(text);
-      nodus_term kill = A("kill");
+      nodus_term kill = gl_atom("kill");
       nodus_exit_signal(self, max, &kill);
       nodus_term_free(&kill);
       nodus_term_free(result);
-      *result = C(min);
+      *result = gl_copy(min);
       return;
     }
     case NODUS_GLOBAL_RANDOM_NOTIFY:
       minmax(pid1, pid2, &min, &max);
-      if (nodus_build(&msg, "{global_name_conflict, ~t}", C(name)) == 0)
+      if (nodus_build(&msg, "{global_name_conflict, ~t}", gl_copy(name)) == 0)
         nodus_send_from(self, max, msg);
       nodus_term_free(result);
-      *result = C(min);
+      *result = gl_copy(min);
       return;
     case NODUS_GLOBAL_NOTIFY_ALL:
-      if (nodus_build(&msg, "{global_name_conflict, ~t, ~t}", C(name),
-                      C(pid2)) == 0)
+      if (nodus_build(&msg, "{global_name_conflict, ~t, ~t}", gl_copy(name),
+                      gl_copy(pid2)) == 0)
         nodus_send_from(self, pid1, msg);
-      if (nodus_build(&msg, "{global_name_conflict, ~t, ~t}", C(name),
-                      C(pid1)) == 0)
+      if (nodus_build(&msg, "{global_name_conflict, ~t, ~t}", gl_copy(name),
+                      gl_copy(pid1)) == 0)
         nodus_send_from(self, pid2, msg);
       return;
     default: /* a fun we cannot run: what catch Method(...) gives BEAM */
@@ -149,10 +138,10 @@ static void finish(resolver *r) {
   nodus_term ops = nodus_nil(), res = nodus_nil(), msg;
   termvec_to_list(&r->ops, &ops);
   termvec_to_list(&r->res, &res);
-  if (nodus_build(&msg, "{exchange_ops, ~A, ~t, ~t, ~t}", r->node, C(&r->tag),
+  if (nodus_build(&msg, "{exchange_ops, ~A, ~t, ~t, ~t}", r->node, gl_copy(&r->tag),
                   ops, res) == 0)
     gl_cast(r->self, r->g->self_node, msg);
-  nodus_term normal = A("normal");
+  nodus_term normal = gl_atom("normal");
   nodus_exit(r->self, &normal);
   nodus_term_free(&normal);
 }
@@ -163,20 +152,20 @@ static void outcome(resolver *r, const nodus_term *name, const nodus_term *pid,
                     const nodus_term *method2, const nodus_term *result) {
   nodus_term op;
   if (nodus_equal(result, pid)) {
-    if (nodus_build(&op, "{insert, {~t, ~t, ~t}}", C(name), C(pid),
-                    C(method)) == 0)
+    if (nodus_build(&op, "{insert, {~t, ~t, ~t}}", gl_copy(name), gl_copy(pid),
+                    gl_copy(method)) == 0)
       push(&r->ops, op);
   } else if (nodus_equal(result, pid2)) {
-    if (nodus_build(&op, "{insert, {~t, ~t, ~t}}", C(name), C(pid2),
-                    C(method2)) == 0)
+    if (nodus_build(&op, "{insert, {~t, ~t, ~t}}", gl_copy(name), gl_copy(pid2),
+                    gl_copy(method2)) == 0)
       push(&r->res, op);
   } else if (nodus_match(result, "{badrpc, _}") == 0) {
-    if (nodus_build(&op, "{insert, {~t, ~t, ~t}}", C(name), C(pid),
-                    C(method)) == 0)
+    if (nodus_build(&op, "{insert, {~t, ~t, ~t}}", gl_copy(name), gl_copy(pid),
+                    gl_copy(method)) == 0)
       push(&r->ops, op);
   } else { /* none, or a method that returned something else */
-    if (nodus_build(&op, "{delete, ~t}", C(name)) == 0) {
-      push(&r->ops, C(&op));
+    if (nodus_build(&op, "{delete, ~t}", gl_copy(name)) == 0) {
+      push(&r->ops, gl_copy(&op));
       push(&r->res, op);
     }
   }
@@ -200,8 +189,8 @@ static void step(resolver *r) {
     if (ours && !we_decide) continue;
     if (!ours) {
       nodus_term op;
-      if (nodus_build(&op, "{insert, {~t, ~t, ~t}}", C(name), C(pid),
-                      C(method)) == 0)
+      if (nodus_build(&op, "{insert, {~t, ~t, ~t}}", gl_copy(name), gl_copy(pid),
+                      gl_copy(method)) == 0)
         push(&r->ops, op);
       continue;
     }
@@ -214,7 +203,7 @@ static void step(resolver *r) {
       continue;
     }
     /* rpc:call(Node2, global, resolve_it, [Method2, Name, Pid, Pid2]) */
-    nodus_term rex, msg, me = C(nodus_self(r->self));
+    nodus_term rex, msg, me = gl_copy(nodus_self(r->self));
     if (nodus_build(&rex, "{rex, ~A}", node2) ||
         nodus_make_ref(g->node, &r->call_ref)) {
       nodus_term_free(&me);
@@ -225,8 +214,8 @@ static void step(resolver *r) {
         nodus_build(&msg,
                     "{'$gen_call', {~t, ~t}, {call, global, resolve_it, "
                     "[~t, ~t, ~t, ~t], ~t}}",
-                    C(&me), C(&r->call_ref), C(&ours->method), C(name),
-                    C(pid), C(&ours->pid), me)) {
+                    gl_copy(&me), gl_copy(&r->call_ref), gl_copy(&ours->method), gl_copy(name),
+                    gl_copy(pid), gl_copy(&ours->pid), me)) {
       nodus_term_free(&rex);
       nodus_term_free(&r->call_ref);
       continue;
@@ -268,7 +257,7 @@ static void resolver_msg(nodus_proc *self, const nodus_term *m) {
   if (r->names.type == NODUS_T_NONE) {
     if (nodus_match(m, "{resolve, ~t, ~a}", &names, &node) || node != r->node)
       return; /* ignore garbage, as resolver/2 does */
-    r->names = C(names);
+    r->names = gl_copy(names);
     step(r);
     return;
   }
@@ -313,7 +302,7 @@ int gl_resolver_spawn(gl_server *g, nodus_atom node, const nodus_term *tag,
   if (!r) return NODUS_ENOMEM;
   r->g = g;
   r->node = node;
-  r->tag = C(tag);
+  r->tag = gl_copy(tag);
   nodus_proc_spec spec = {.on_message = resolver_msg,
                           .on_exit = resolver_exit,
                           .on_start = resolver_started,

@@ -28,18 +28,6 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static nodus_term A(const char *s) {
-  nodus_term t = {0};
-  (void)nodus_mk_atom(&t, s);
-  return t;
-}
-
-static nodus_term C(const nodus_term *t) {
-  nodus_term c = {0};
-  if (t && t->type != NODUS_T_NONE) (void)nodus_copy(&c, t);
-  else c = A("undefined");
-  return c;
-}
 
 static void log_once(gl_server *g, unsigned bit, const char *what,
                      const nodus_term *msg) {
@@ -233,7 +221,7 @@ static void send_cancel_connect_message(gl_server *g, nodus_atom node,
                                         const nodus_term *his_tag) {
   nodus_term msg;
   if (nodus_build(&msg, "{cancel_connect, ~A, ~t}", g->self_node,
-                  C(his_tag)) == 0)
+                  gl_copy(his_tag)) == 0)
     gl_volatile_send(g, g->proc, node, msg);
 }
 
@@ -243,14 +231,14 @@ static void send_cancel_connect_message(gl_server *g, nodus_atom node,
 static void cancel_locker(gl_server *g, gl_node *n, const nodus_term *tag,
                           nodus_term fun) {
   nodus_term msg;
-  if (fun.type == NODUS_T_NONE) fun = A("no_fun");
-  if (nodus_build(&msg, "{cancel, ~A, ~t, ~t}", n->name, C(tag), fun) == 0)
+  if (fun.type == NODUS_T_NONE) fun = gl_atom("no_fun");
+  if (nodus_build(&msg, "{cancel, ~A, ~t, ~t}", n->name, gl_copy(tag), fun) == 0)
     to_locker(g, msg);
   if (n->pending && n->pending_vsn >= GL_VSN && tag_is(&n->my_tag, tag) &&
       n->my_tag.type != NODUS_T_NONE)
     send_cancel_connect_message(g, n->name, &n->his_tag);
   if (n->resolver.type != NODUS_T_NONE && tag_is(&n->resolver_tag, tag)) {
-    nodus_term kill = A("kill");
+    nodus_term kill = gl_atom("kill");
     nodus_exit_signal(g->proc, &n->resolver, &kill);
     nodus_term_free(&kill);
     nodus_term_free(&n->resolver);
@@ -271,7 +259,7 @@ static void handle_nodeup(gl_server *g, gl_node *n) {
     if (nodus_match(&n->pre_connect, "{~t, ~t, ~t}", &vsn, &init, &his) == 0) {
       nodus_term msg;
       if (nodus_build(&msg, "{'$gen_cast', {init_connect, {~t, ~t}, ~A, ~t}}",
-                      C(vsn), C(his), n->name, C(init)) == 0)
+                      gl_copy(vsn), gl_copy(his), n->name, gl_copy(init)) == 0)
         nodus_send_from(g->proc, &g->pid, msg);
     }
     nodus_term_free(&n->pre_connect);
@@ -281,8 +269,8 @@ static void handle_nodeup(gl_server *g, gl_node *n) {
   nodus_term msg;
   if (nodus_build(&msg,
                   "{init_connect, {~i, ~t}, ~A, {locker, no_longer_a_pid, ~t, ~t}}",
-                  (int64_t)GL_VSN, C(&n->my_tag), g->self_node, known_map(g),
-                  C(&g->locker)) == 0)
+                  (int64_t)GL_VSN, gl_copy(&n->my_tag), g->self_node, known_map(g),
+                  gl_copy(&g->locker)) == 0)
     gl_cast(g->proc, n->name, msg);
   nodus_term pid;
   if (gl_resolver_spawn(g, n->name, &n->my_tag, &pid) == 0) {
@@ -307,7 +295,7 @@ static void init_connect(gl_server *g, int vsn, nodus_atom node,
   if (!n) return;
   if (n->pending) {
     send_cancel_connect_message(g, node, his_tag);
-    restart_connect(g, n, C(&n->my_tag));
+    restart_connect(g, n, gl_copy(&n->my_tag));
   }
   n->prot_vsn = vsn;
   nodus_term_free(&n->his_tag);
@@ -321,18 +309,18 @@ static void init_connect(gl_server *g, int vsn, nodus_atom node,
     }
     nodus_term msg;
     if (nodus_build(&msg, "{his_the_locker, ~t, {~i, []}, ~t, ~t}",
-                    C(his_locker), (int64_t)vsn, C(his_tag),
-                    C(&n->my_tag)) == 0)
+                    gl_copy(his_locker), (int64_t)vsn, gl_copy(his_tag),
+                    gl_copy(&n->my_tag)) == 0)
       to_locker(g, msg);
     if (nodus_build(&msg, "{init_connect_ack, ~A, ~t, ~t}", g->self_node,
-                    C(his_tag), C(&n->my_tag)) == 0)
+                    gl_copy(his_tag), gl_copy(&n->my_tag)) == 0)
       gl_volatile_send(g, g->proc, node, msg);
     n->pending = true;
     n->pending_vsn = his_vsn;
   } else {
     nodus_term_free(&n->pre_connect);
-    nodus_build(&n->pre_connect, "{~i, ~t, ~t}", (int64_t)vsn, C(init),
-                C(his_tag));
+    nodus_build(&n->pre_connect, "{~i, ~t, ~t}", (int64_t)vsn, gl_copy(init),
+                gl_copy(his_tag));
   }
 }
 
@@ -343,7 +331,7 @@ static void exchange(gl_server *g, gl_node *n, const nodus_term *names) {
     n->wait_lock = GL_WAIT_NONE;
     nodus_term msg;
     if (n->resolver.type != NODUS_T_NONE &&
-        nodus_build(&msg, "{resolve, ~t, ~A}", C(names), n->name) == 0)
+        nodus_build(&msg, "{resolve, ~t, ~A}", gl_copy(names), n->name) == 0)
       nodus_send_from(g->proc, &n->resolver, msg);
   } else {
     n->wait_lock = GL_WAIT_EXCHANGE;
@@ -355,7 +343,7 @@ static void exchange(gl_server *g, gl_node *n, const nodus_term *names) {
 static void lock_is_set(gl_server *g, gl_node *n, const nodus_term *lock_id) {
   nodus_term msg;
   if (nodus_build(&msg, "{exchange, ~A, ~t, [], ~t}", g->self_node,
-                  gl_name_list(g), C(&n->his_tag)) == 0)
+                  gl_name_list(g), gl_copy(&n->his_tag)) == 0)
     gl_cast(g->proc, n->name, msg);
   nodus_term_free(&n->lock_id);
   (void)nodus_copy(&n->lock_id, lock_id);
@@ -405,7 +393,7 @@ static void sync_others(gl_server *g, const nodus_term *nodes) {
 static nodus_term extra_info(gl_node *n) {
   nodus_term e;
   if (nodus_build(&e, "[{vsn, ~i}, {lock, ~t}]", (int64_t)n->prot_vsn,
-                  C(&n->lock_id)))
+                  gl_copy(&n->lock_id)))
     return nodus_nil();
   return e;
 }
@@ -421,9 +409,9 @@ static void resolved(gl_server *g, gl_node *n, const nodus_term *his_resolved,
     nodus_term_free(&mine);
     return;
   }
-  for (size_t i = 0; i < a; i++) nodus_list_set(&ops, i, C(&mine.v.items[i]));
+  for (size_t i = 0; i < a; i++) nodus_list_set(&ops, i, gl_copy(&mine.v.items[i]));
   for (size_t i = 0; i < b; i++)
-    nodus_list_set(&ops, a + i, C(&his_resolved->v.items[i]));
+    nodus_list_set(&ops, a + i, gl_copy(&his_resolved->v.items[i]));
   nodus_term_free(&mine);
 
   /* NewNodes: [{Node, Vsn} | HisKnown] */
@@ -438,7 +426,7 @@ static void resolved(gl_server *g, gl_node *n, const nodus_term *his_resolved,
   nodus_list_set(&new_nodes, 0, first);
   for (size_t i = 0; i < hk; i++) {
     const nodus_term *e = &his_known->v.items[i];
-    nodus_term c = C(e);
+    nodus_term c = gl_copy(e);
     if (e->type == NODUS_T_ATOM)
       nodus_build(&c, "{~A, ~i}", e->v.atom, (int64_t)node_vsn(g, e->v.atom));
     nodus_list_set(&new_nodes, 1 + i, c);
@@ -464,9 +452,9 @@ static void resolved(gl_server *g, gl_node *n, const nodus_term *his_resolved,
 
   /* The locker tells the nodes we knew before it drops the lock. */
   nodus_term old_known = gl_known_list(g), msg, fun;
-  nodus_term nn = C(&new_nodes);
+  nodus_term nn = gl_copy(&new_nodes);
   if (nodus_build(&msg, "{new_nodes, ~A, ~t, ~t, ~t, ~t}", g->self_node,
-                  C(&ops), C(names_ext), nn, C(&extra)) == 0 &&
+                  gl_copy(&ops), gl_copy(names_ext), nn, gl_copy(&extra)) == 0 &&
       nodus_build(&fun, "{send_new_nodes, ~t, ~t}", old_known, msg) == 0) {
     n->pending = false;
     cancel_locker(g, n, &n->my_tag, fun);
@@ -494,7 +482,7 @@ static void multicast(gl_server *g, const nodus_term *msg, nodus_atom ignore) {
     int v = n->known ? n->known_vsn : n->pending ? n->pending_vsn : -1;
     /* Known nodes of unknown version (0) are OTP 25 or ours here. */
     if (v < 0 || (v > 0 && v < GL_POP_VSN)) continue;
-    gl_volatile_send(g, g->proc, n->name, C(msg));
+    gl_volatile_send(g, g->proc, n->name, gl_copy(msg));
   }
 }
 
@@ -515,7 +503,7 @@ static void handle_nodedown(gl_server *g, gl_node *n, nd_type what) {
   } else if (g->prevent_overlapping_partitions) {
     nodus_term msg, op = gl_unique(g);
     if (nodus_build(&msg, "{lost_connection, ~A, ~t, ~t, ~A}", g->self_node,
-                    C(&g->creation_x), op, n->name) == 0) {
+                    gl_copy(&g->creation_x), op, n->name) == 0) {
       multicast(g, &msg, n->name);
       nodus_term_free(&msg);
     }
@@ -556,7 +544,7 @@ static void on_lost_connection(gl_server *g, const nodus_term *msg) {
   }
   multicast(g, msg, a);
   nodus_term *val = malloc(sizeof *val);
-  if (val && nodus_build(val, "{~t, ~t}", C(xcre), C(opid)) == 0) {
+  if (val && nodus_build(val, "{~t, ~t}", gl_copy(xcre), gl_copy(opid)) == 0) {
     nodus_term *old = termmap_del(&g->lost, &key);
     if (old) {
       nodus_term_free(old);
@@ -609,25 +597,25 @@ static void handle_call(gl_server *g, const nodus_term *from,
   const nodus_term *e = req->type == NODUS_T_TUPLE ? req->v.items : NULL;
   if (tagged(req, "register", 4)) {
     gl_name_insert(g, &e[1], &e[2], &e[3], caller, NULL);
-    reply(g, from, A("yes"));
+    reply(g, from, gl_atom("yes"));
   } else if (tagged(req, "set_lock", 2)) {
     reply(g, from, nodus_bool(gl_lock_set(g, &e[1], caller)));
   } else if (tagged(req, "del_lock", 2)) {
     gl_lock_del(g, &e[1], caller);
-    reply(g, from, A("true"));
+    reply(g, from, gl_atom("true"));
   } else if (nodus_match(req, "{register, ~t, ~t, ~t}", &name, &pid, &method) == 0 ||
       nodus_match(req, "{register_ext, ~t, ~t, ~t, _}", &name, &pid,
                   &method) == 0) {
     gl_name_insert(g, name, pid, method, caller, NULL);
-    reply(g, from, A("yes"));
+    reply(g, from, gl_atom("yes"));
   } else if (nodus_match(req, "{unregister, ~t}", &name) == 0) {
     gl_name_delete(g, name);
-    reply(g, from, A("ok"));
+    reply(g, from, gl_atom("ok"));
   } else if (nodus_match(req, "{set_lock, ~t}", &lock) == 0) {
     reply(g, from, nodus_bool(gl_lock_set(g, lock, caller)));
   } else if (nodus_match(req, "{del_lock, ~t}", &lock) == 0) {
     gl_lock_del(g, lock, caller);
-    reply(g, from, A("true"));
+    reply(g, from, gl_atom("true"));
   } else if (nodus_is_atom(req, "get_known")) {
     reply(g, from, gl_known_list(g));
   } else if (nodus_is_atom(req, "get_synced")) {
@@ -692,19 +680,19 @@ static void handle_cast(gl_server *g, const nodus_term *m) {
     if (!n) return;
     nodus_term msg;
     if (nodus_build(&msg, "{resolved, ~A, ~t, ~t, unused, [], ~t}",
-                    g->self_node, C(res), known_vsn_list(g, node_vsn(g, node)),
-                    C(&n->his_tag)) == 0)
+                    g->self_node, gl_copy(res), known_vsn_list(g, node_vsn(g, node)),
+                    gl_copy(&n->his_tag)) == 0)
       gl_cast(g->proc, node, msg);
     const nodus_term *hk, *hx, *hr;
     if (nodus_match(&n->save_ops, "{resolved, ~t, ~t, ~t}", &hk, &hx, &hr) ==
         0) {
       nodus_term saved = n->save_ops;
-      n->save_ops = C(ops);
+      n->save_ops = gl_copy(ops);
       resolved(g, n, hr, hk, hx);
       nodus_term_free(&saved);
     } else {
       nodus_term_free(&n->save_ops);
-      n->save_ops = C(ops);
+      n->save_ops = gl_copy(ops);
     }
   } else if (nodus_match(m, "{resolved, ~a, ~t, ~t, _, ~t, ~t}", &node, &res,
                          &known, &ext, &tag) == 0) {
@@ -714,8 +702,8 @@ static void handle_cast(gl_server *g, const nodus_term *m) {
       resolved(g, n, res, known, ext);
     } else {
       nodus_term_free(&n->save_ops);
-      nodus_build(&n->save_ops, "{resolved, ~t, ~t, ~t}", C(known), C(ext),
-                  C(res));
+      nodus_build(&n->save_ops, "{resolved, ~t, ~t, ~t}", gl_copy(known), gl_copy(ext),
+                  gl_copy(res));
     }
   } else if (nodus_match(m, "{new_nodes, ~a, ~t, ~t, ~t, ~t}", &node, &ops,
                          &ext, &nodes, &extra) == 0) {
@@ -736,9 +724,9 @@ static void handle_cast(gl_server *g, const nodus_term *m) {
     gl_node *n;
     if (pid->type == NODUS_T_PID &&
         (n = gl_node_get(g, pid->v.id->node, false)) && tag_is(&n->my_tag, tag))
-      to_locker(g, C(m));
+      to_locker(g, gl_copy(m));
   } else if (nodus_match(m, "{lock_set, ~t, _, _}", &pid) == 0) {
-    to_locker(g, C(m));
+    to_locker(g, gl_copy(m));
   } else if (nodus_match(m, "{async_del_name, _, _}") == 0 ||
              nodus_match(m, "{async_del_lock, _, _}") == 0) {
     /* old protocol, ignored as global.erl does */
@@ -772,7 +760,7 @@ static void handle_info(gl_server *g, const nodus_term *m) {
   } else if (nodus_match(m, "{cancel_connect, ~a, ~t}", &node, &tag) == 0) {
     gl_node *n = gl_node_get(g, node, false);
     if (n && tag_is(&n->my_tag, tag) && n->my_tag.type != NODUS_T_NONE) {
-      nodus_term mine = C(&n->my_tag);
+      nodus_term mine = gl_copy(&n->my_tag);
       cancel_session(g, n, &mine);
       reset_node_state(n);
       n->pending = false;
@@ -784,15 +772,15 @@ static void handle_info(gl_server *g, const nodus_term *m) {
     if (!n) return;
     if (!(tag_is(&n->my_tag, tag) && tag_is(&n->his_tag, tag2))) {
       send_cancel_connect_message(g, node, tag2);
-      restart_connect(g, n, C(&n->my_tag));
+      restart_connect(g, n, gl_copy(&n->my_tag));
     }
   } else if (nodus_match(m, "{whereis, ~t, ~t}", &ref, &from) == 0) {
     nodus_term p = gl_where(g, ref);
-    reply(g, from, p.type == NODUS_T_NONE ? A("undefined") : p);
+    reply(g, from, p.type == NODUS_T_NONE ? gl_atom("undefined") : p);
   } else if (nodus_match(m, "{prepare_shutdown, ~t, ~t}", &from, &ref) == 0) {
     g->prevent_overlapping_partitions = false;
     nodus_term r;
-    if (nodus_build(&r, "{~t, ok}", C(ref)) == 0)
+    if (nodus_build(&r, "{~t, ok}", gl_copy(ref)) == 0)
       nodus_send_from(g->proc, from, r);
   } else if (nodus_match(m, "{'EXIT', _, _}") == 0) {
     /* a resolver we killed */
