@@ -152,8 +152,7 @@ void gl_lock_del(gl_server *g, const nodus_term *id, const nodus_term *pid);
 void gl_lock_down(gl_server *g, const nodus_term *mref);
 
 /* ---- mcall.c: gen_server:multi_call from a process ---------------------- */
-/* A monitor on one node's global_name_server, kept across calls: a call
- * needs to learn that a server is gone, not a monitor of its own. */
+/* The call's monitor on one node's global_name_server. */
 typedef struct gl_watch {
   nodus_atom node;
   nodus_term mref;
@@ -165,7 +164,7 @@ typedef struct gl_mcall {
   nodus_atom *nodes;
   bool *waiting;
   nodus_term *replies; /* reply NONE: bad node */
-  gl_watch *watches;   /* kept by gl_mcall_free(mc, self) */
+  gl_watch *watches;
   size_t n_watches, cap_watches;
 } gl_mcall;
 /* Sends request (borrowed) to global_name_server on every node of the
@@ -173,15 +172,15 @@ typedef struct gl_mcall {
 int gl_mcall_start(gl_mcall *mc, nodus_proc *self, const nodus_term *nodes,
                    const nodus_term *request);
 /* A message for the call: returns 1 when the call is complete, 0 when it
- * was the call's (or a DOWN of a kept monitor) but no completion, -1 when
+ * was the call's but more are due, -1 when
  * it is not the call's. */
 int gl_mcall_feed(gl_mcall *mc, nodus_proc *self, const nodus_term *msg);
 bool gl_mcall_active(const gl_mcall *mc);
 /* All replies true (set_lock's check_replies); the nodes that said true
  * as a list (for the del_lock that undoes a half-set lock). */
 bool gl_mcall_all_true(const gl_mcall *mc, nodus_term *true_nodes);
-/* Ends the call; with self NULL (the process is ending) also drops the
- * kept monitors. */
+/* Ends the call and its monitors (self NULL: the process is ending and
+ * its monitors go with it). */
 void gl_mcall_free(gl_mcall *mc, nodus_proc *self);
 
 /* ---- locker.c ------------------------------------------------------------ */

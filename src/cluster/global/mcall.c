@@ -2,9 +2,10 @@
  * process itself, as gen_server.erl does with an infinite timeout: the
  * caller's own pid is in From, so a lock set this way is held by the
  * caller (and goes away when it dies). {'$gen_call', {Self, {Tag, Node}},
- * Request} to each node; a DOWN of the node's server makes it a bad node.
- * The monitor on each server is kept from call to call (a multi_call
- * monitors and demonitors each time: two more messages per node). */
+ * Request} to each node, with a monitor of that call on each server (a
+ * DOWN makes the node a bad node; the monitor goes with the reply). Not
+ * kept from call to call: a DOWN of an old connection's monitor must never
+ * be taken for the new connection's server, or a refusal could be missed. */
 #include <stdlib.h>
 
 #include "cluster/global/global_internal.h"
@@ -17,20 +18,15 @@ void gl_mcall_free(gl_mcall *mc, nodus_proc *self) {
   free(mc->waiting);
   free(mc->replies);
   nodus_term_free(&mc->tag);
-  gl_watch *w = mc->watches;
-  size_t nw = mc->n_watches, cw = mc->cap_watches;
-  if (!self) { /* the process ends: its monitors go with it */
-    for (size_t i = 0; i < nw; i++) nodus_term_free(&w[i].mref);
-    free(w);
-    w = NULL;
-    nw = cw = 0;
+  for (size_t i = 0; i < mc->n_watches; i++) {
+    if (self) nodus_demonitor(self, &mc->watches[i].mref);
+    nodus_term_free(&mc->watches[i].mref);
   }
-  *mc = (gl_mcall){.watches = w, .n_watches = nw, .cap_watches = cw};
+  free(mc->watches);
+  *mc = (gl_mcall){0};
 }
 
 static gl_watch *watch_of(gl_mcall *mc, nodus_proc *self, nodus_atom node) {
-  for (size_t i = 0; i < mc->n_watches; i++)
-    if (mc->watches[i].node == node) return &mc->watches[i];
   if (mc->n_watches == mc->cap_watches) {
     size_t cap = mc->cap_watches ? 2 * mc->cap_watches : 4;
     gl_watch *v = realloc(mc->watches, cap * sizeof *v);
@@ -51,7 +47,7 @@ static gl_watch *watch_of(gl_mcall *mc, nodus_proc *self, nodus_atom node) {
 
 int gl_mcall_start(gl_mcall *mc, nodus_proc *self, const nodus_term *nodes,
                    const nodus_term *request) {
-  gl_mcall_free(mc, self); /* a fresh call, the kept monitors stay */
+  gl_mcall_free(mc, self);
   size_t n = nodes->type == NODUS_T_LIST ? nodes->n : 0;
   if (n == 0) return 1;
   mc->nodes = calloc(n, sizeof *mc->nodes);
@@ -108,6 +104,13 @@ int gl_mcall_feed(gl_mcall *mc, nodus_proc *self, const nodus_term *msg) {
       if (mc->nodes[i] != from || !mc->waiting[i]) continue;
       mc->waiting[i] = false;
       (void)nodus_copy(&mc->replies[i], reply);
+      for (size_t w = 0; w < mc->n_watches; w++) /* demonitor(R, [flush]) */
+        if (mc->watches[w].node == from) {
+          nodus_demonitor(self, &mc->watches[w].mref);
+          nodus_term_free(&mc->watches[w].mref);
+          mc->watches[w] = mc->watches[--mc->n_watches];
+          break;
+        }
       return --mc->left == 0 ? 1 : 0;
     }
     return 0; /* a late or doubled reply of this call */
