@@ -24,64 +24,6 @@ static const char usage[] =
     "(nodus:global_names/0 and nodus:global_whereis/1 there). Exit 1 when\n"
     "the node cannot be asked ({badrpc, _} on stderr).\n";
 
-struct opts {
-  const char *pos[2];
-  int npos;
-  const char *cookie;
-  int timeout_ms, epmd_port;
-};
-
-static int parse_args(int argc, char **argv, int want, struct opts *o) {
-  o->timeout_ms = 10000;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--cookie") && v) o->cookie = v, i++;
-    else if (!strcmp(a, "--timeout") && v) o->timeout_ms = atoi(v), i++;
-    else if (!strcmp(a, "--epmd-port") && v) o->epmd_port = atoi(v), i++;
-    else if ((a[0] != '-' || o->npos == want - 1) && o->npos < want)
-      o->pos[o->npos++] = a;
-    else {
-      fprintf(stderr, "nodus global: unexpected '%s'\n%s", a, usage);
-      return CLI_USAGE;
-    }
-  }
-  if (o->npos != want) {
-    fputs(usage, stderr);
-    return CLI_USAGE;
-  }
-  return 0;
-}
-
-/* NODE or NODE@HOST (this host's short name when omitted), as nodus rpc. */
-static void full_name(const char *target, char *out, size_t n) {
-  if (strchr(target, '@')) {
-    snprintf(out, n, "%s", target);
-    return;
-  }
-  char host[256] = "localhost";
-  gethostname(host, sizeof host - 1);
-  char *dot = strchr(host, '.');
-  if (dot) *dot = 0;
-  snprintf(out, n, "%s@%s", target, host);
-}
-
-/* A hidden node named after this process on the target's host, as nodus
- * rpc starts. */
-static int start_node(const struct opts *o, const char *peer, nodus_node **node) {
-  char self[600];
-  snprintf(self, sizeof self, "nodus_global_%d%s", (int)getpid(), strchr(peer, '@'));
-  nodus_node_opts opts = {.name = self,
-                          .cookie = o->cookie,
-                          .listen_address = "0.0.0.0",
-                          .epmd_mode = NODUS_EPMD_NONE,
-                          .epmd_port = o->epmd_port,
-                          .hidden = true};
-  int rc = nodus_node_init(&opts, node);
-  if (!rc) rc = nodus_node_start(*node);
-  if (rc) fprintf(stderr, "nodus global: %s\n", nodus_strerror(rc));
-  return rc;
-}
-
 static void print_to(FILE *out, const char *prefix, const nodus_term *t) {
   char *text = NULL;
   if (nodus_print(t, NULL, &text, NULL) == 0) fprintf(out, "%s%s\n", prefix, text);
@@ -131,8 +73,8 @@ int cmd_global(int argc, char **argv) {
     fprintf(stderr, "nodus global: unknown command '%s'\n%s", argv[0], usage);
     return CLI_USAGE;
   }
-  struct opts o = {0};
-  int rc = parse_args(argc - 1, argv + 1, names ? 1 : 2, &o);
+  cli_peer_opts o = {0};
+  int rc = cli_peer_args(argc - 1, argv + 1, names ? 1 : 2, &o, usage, "global");
   if (rc) return rc;
   nodus_term args = nodus_nil();
   if (whereis) {
@@ -149,10 +91,10 @@ int cmd_global(int argc, char **argv) {
     }
   }
   char peer_name[512];
-  full_name(o.pos[0], peer_name, sizeof peer_name);
+  cli_full_name(o.pos[0], peer_name, sizeof peer_name);
   nodus_node *node;
   nodus_atom peer;
-  if (start_node(&o, peer_name, &node)) {
+  if (cli_peer_node(&o, peer_name, "global", &node)) {
     nodus_term_free(&args);
     return CLI_FAIL;
   }

@@ -23,66 +23,6 @@ static const char call_usage[] =
     "prints the reply in Erlang syntax. Exit 1 when the call fails\n"
     "(noproc, nodedown, timeout, or the server exited).\n";
 
-struct opts {
-  const char *pos[4];
-  int npos;
-  const char *cookie;
-  int timeout_ms, epmd_port;
-};
-
-static int parse_args(int argc, char **argv, int want, struct opts *o,
-                      const char *usage, const char *cmd) {
-  o->timeout_ms = 10000;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--cookie") && v) o->cookie = v, i++;
-    else if (!strcmp(a, "--timeout") && v) o->timeout_ms = atoi(v), i++;
-    else if (!strcmp(a, "--epmd-port") && v) o->epmd_port = atoi(v), i++;
-    else if ((a[0] != '-' || o->npos == want - 1) && o->npos < want)
-      o->pos[o->npos++] = a; /* the last one may start with '-' */
-    else {
-      fprintf(stderr, "nodus %s: unexpected '%s'\n%s", cmd, a, usage);
-      return CLI_USAGE;
-    }
-  }
-  if (o->npos != want) {
-    fputs(usage, stderr);
-    return CLI_USAGE;
-  }
-  return 0;
-}
-
-/* NODE or NODE@HOST (this host's short name when omitted). */
-static void full_name(const char *target, char *out, size_t n) {
-  if (strchr(target, '@')) {
-    snprintf(out, n, "%s", target);
-    return;
-  }
-  char host[256] = "localhost";
-  gethostname(host, sizeof host - 1);
-  char *dot = strchr(host, '.');
-  if (dot) *dot = 0;
-  snprintf(out, n, "%s@%s", target, host);
-}
-
-/* A hidden node named after this process on the target's host. */
-static int start_node(const struct opts *o, const char *peer,
-                      nodus_node **node, const char *cmd) {
-  char self[600];
-  snprintf(self, sizeof self, "nodus_%s_%d%s", cmd, (int)getpid(),
-           strchr(peer, '@'));
-  nodus_node_opts opts = {.name = self,
-                          .cookie = o->cookie,
-                          .listen_address = "0.0.0.0",
-                          .epmd_mode = NODUS_EPMD_NONE,
-                          .epmd_port = o->epmd_port,
-                          .hidden = true};
-  int rc = nodus_node_init(&opts, node);
-  if (!rc) rc = nodus_node_start(*node);
-  if (rc) fprintf(stderr, "nodus %s: %s\n", cmd, nodus_strerror(rc));
-  return rc;
-}
-
 static int print_term(const nodus_term *t) {
   char *text = NULL;
   if (nodus_print(t, NULL, &text, NULL)) return CLI_FAIL;
@@ -105,8 +45,8 @@ int cmd_rpc(int argc, char **argv) {
     fputs(rpc_usage, stdout);
     return CLI_OK;
   }
-  struct opts o = {0};
-  int rc = parse_args(argc, argv, 4, &o, rpc_usage, "rpc");
+  cli_peer_opts o = {0};
+  int rc = cli_peer_args(argc, argv, 4, &o, rpc_usage, "rpc");
   if (rc) return rc;
   nodus_term args;
   if (parse_term(o.pos[3], &args, "rpc")) return CLI_USAGE;
@@ -116,10 +56,10 @@ int cmd_rpc(int argc, char **argv) {
     return CLI_USAGE;
   }
   char peer_name[512];
-  full_name(o.pos[0], peer_name, sizeof peer_name);
+  cli_full_name(o.pos[0], peer_name, sizeof peer_name);
   nodus_node *node;
   nodus_atom peer;
-  if (start_node(&o, peer_name, &node, "rpc")) {
+  if (cli_peer_node(&o, peer_name, "rpc", &node)) {
     nodus_term_free(&args);
     return CLI_FAIL;
   }
@@ -146,15 +86,15 @@ int cmd_call(int argc, char **argv) {
     fputs(call_usage, stdout);
     return CLI_OK;
   }
-  struct opts o = {0};
-  int rc = parse_args(argc, argv, 3, &o, call_usage, "call");
+  cli_peer_opts o = {0};
+  int rc = cli_peer_args(argc, argv, 3, &o, call_usage, "call");
   if (rc) return rc;
   nodus_term req;
   if (parse_term(o.pos[2], &req, "call")) return CLI_USAGE;
   char peer_name[512];
-  full_name(o.pos[0], peer_name, sizeof peer_name);
+  cli_full_name(o.pos[0], peer_name, sizeof peer_name);
   nodus_node *node;
-  if (start_node(&o, peer_name, &node, "call")) {
+  if (cli_peer_node(&o, peer_name, "call", &node)) {
     nodus_term_free(&req);
     return CLI_FAIL;
   }
