@@ -99,6 +99,7 @@ typedef struct gl_server {
   termmap names_by_pid;  /* pid -> how many names it has */
   termmap locks;         /* resource id -> gl_lock */
   termmap locks_by_mref; /* monitor ref -> gl_lock */
+  nodus_term global_rid; /* the atom global, the cluster lock's resource */
   bool global_lock_down;
 
   gl_node **nodes;
@@ -146,7 +147,8 @@ nodus_term gl_name_list(gl_server *g);
 bool gl_pid_has_name(gl_server *g, const nodus_term *pid);
 /* Locks. can_set: the holders' requester matches or there is none. */
 bool gl_lock_can_set(gl_server *g, const nodus_term *id);
-bool gl_lock_is_set(gl_server *g, const char *resource_atom);
+/* The cluster lock {global, _} (global's ?GLOBAL_RID) is set here. */
+bool gl_global_lock_set(gl_server *g);
 bool gl_lock_set(gl_server *g, const nodus_term *id, const nodus_term *pid);
 void gl_lock_del(gl_server *g, const nodus_term *id, const nodus_term *pid);
 void gl_lock_down(gl_server *g, const nodus_term *mref);

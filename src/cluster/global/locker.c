@@ -422,7 +422,7 @@ static void idle_msg(locker *L, const nodus_term *m) {
   if (nodus_match(m, "{'$gl_locker_tick', ~i}", &gen) == 0) {
     if ((uint64_t)gen != L->gen) return;
     nodus_term_free(&L->timer);
-    if (gl_lock_is_set(L->g, "global")) arm(L);
+    if (gl_global_lock_set(L->g)) arm(L);
     else select_node(L);
     return;
   }

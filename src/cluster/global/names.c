@@ -14,6 +14,7 @@ void gl_tables_init(gl_server *g) {
   termmap_init(&g->names_by_pid);
   termmap_init(&g->locks);
   termmap_init(&g->locks_by_mref);
+  (void)nodus_mk_atom(&g->global_rid, "global");
 }
 
 static void name_free(gl_name *n) {
@@ -91,10 +92,7 @@ void gl_name_down(gl_server *g, const nodus_term *mref) {
  * sync (or a holder's death) cannot slip in unseen. */
 static bool lock_still_set(gl_server *g, const nodus_term *from,
                            const nodus_term *extra) {
-  nodus_term key;
-  if (nodus_mk_atom(&key, "global")) return false;
-  gl_lock *l = termmap_get(&g->locks, &key);
-  nodus_term_free(&key);
+  gl_lock *l = termmap_get(&g->locks, &g->global_rid);
   if (!l) return !g->global_lock_down;
   if (from->type == NODUS_T_PID) {
     for (size_t i = 0; i < l->pids.len; i++)
@@ -185,12 +183,8 @@ bool gl_lock_can_set(gl_server *g, const nodus_term *id) {
   return !l || nodus_equal(&l->requester, req);
 }
 
-bool gl_lock_is_set(gl_server *g, const char *resource_atom) {
-  nodus_term key;
-  if (nodus_mk_atom(&key, resource_atom)) return false;
-  bool set = termmap_get(&g->locks, &key) != NULL;
-  nodus_term_free(&key);
-  return set;
+bool gl_global_lock_set(gl_server *g) {
+  return termmap_get(&g->locks, &g->global_rid) != NULL;
 }
 
 static ssize_t holder_index(const gl_lock *l, const nodus_term *pid) {
@@ -244,7 +238,7 @@ static void holder_remove(gl_server *g, gl_lock *l, size_t i, bool down,
     l->mrefs.items[i] = l->mrefs.items[last];
   }
   if (l->pids.len) return;
-  if (nodus_is_atom(&l->resource, "global")) g->global_lock_down = down;
+  if (nodus_equal(&l->resource, &g->global_rid)) g->global_lock_down = down;
   termmap_del(&g->locks, &l->resource);
   lock_free(l);
 }
