@@ -22,7 +22,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # libc6). The headers, libnodus.a, nodus.pc (Requires.private) and the CMake
 # package (find_dependency, pkg_check_modules) need the -dev packages too.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libuv1-dev, libssl-dev, zlib1g-dev, pkg-config")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libuv1-dev, libc-ares-dev, libpq-dev, libssl-dev, zlib1g-dev, pkg-config")
 # A shlibs file for packages built against libnodus.so.0, and the
 # ldconfig trigger Debian's own library packages have.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)

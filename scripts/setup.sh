@@ -7,12 +7,14 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config     # the C build
   libuv1-dev libssl-dev zlib1g-dev     # libnodus's dependencies
+  libc-ares-dev libpq-dev              # discovery's dns and postgres strategies
   erlang-base erlang-dev elixir        # real BEAM peers (erl, erlc, epmd) for interop tests
   coreutils                            # timeout, for the tests' deadlines
   clang libclang-rt-14-dev llvm        # libFuzzer targets and symbolizer
   iproute2 nftables                    # the test kit's namespaces and faults
   iptables libnetfilter-queue-dev      # the kit's NFQUEUE delay (no netem here)
   faketime                             # the kit's clock skew (libfaketime)
+  dnsmasq postgresql                   # the DNS and database servers of the discovery tests
   dpkg-dev                             # cpack -G DEB's dpkg-shlibdeps (tests/package)
 )
 
