@@ -66,6 +66,8 @@ int kit_runf(const char *ns, const char *fmt, ...)
 bool kit_pid_alive(pid_t pid);
 /* SIGKILL, then waits (reaps our children) up to timeout_ms. */
 int kit_kill_wait(pid_t pid, int timeout_ms);
+/* SIGSTOP, then waits up to timeout_ms until every thread has stopped. */
+int kit_stop_wait(pid_t pid, int timeout_ms);
 char *kit_read_file(const char *path, long from, long *size);
 int kit_rm_rf(const char *path);
 bool kit_netns_exists(const char *ns);

@@ -319,7 +319,8 @@ int nodus_kit_restart(nodus_kit *kit, int i) {
 
 int nodus_kit_pause(nodus_kit *kit, int i) {
   if (!valid(kit, i) || !kit->nodes[i].pid) return NODUS_EINVAL;
-  if (kill(kit->nodes[i].pid, SIGSTOP)) return NODUS_ENOPROC;
+  int rc = kit_stop_wait(kit->nodes[i].pid, 5000);
+  if (rc) return rc;
   kit->nodes[i].paused = true;
   kit_save(kit);
   kit_fault(kit, "pause", "node=%d", i);

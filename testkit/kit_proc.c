@@ -192,6 +192,44 @@ int kit_kill_wait(pid_t pid, int timeout_ms) {
   return 0;
 }
 
+/* Whether every thread of pid is stopped ('T', or 't' when traced). */
+static bool all_threads_stopped(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (!d) return false;
+  bool stopped = true;
+  struct dirent *e;
+  while (stopped && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char stat_path[400], buf[512];
+    snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, e->d_name);
+    FILE *f = fopen(stat_path, "r");
+    if (!f) continue; /* the thread just ended */
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
+    stopped = paren && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
+  }
+  closedir(d);
+  return stopped;
+}
+
+/* kill() returns once SIGSTOP is queued: one thread takes it and then
+ * stops the others, and on a busy machine the rest of a BEAM's threads
+ * can go on for milliseconds, long enough to answer an eval. */
+int kit_stop_wait(pid_t pid, int timeout_ms) {
+  if (kill(pid, SIGSTOP)) return NODUS_ENOPROC;
+  int64_t deadline = nodus_kit_now_ns() + (int64_t)timeout_ms * 1000000;
+  while (!all_threads_stopped(pid)) {
+    if (!kit_pid_alive(pid)) return NODUS_ENOPROC;
+    if (nodus_kit_now_ns() > deadline) return NODUS_ETIMEDOUT;
+    nodus_kit_sleep_ms(1);
+  }
+  return 0;
+}
+
 char *kit_read_file(const char *path, long from, long *size) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;

@@ -157,7 +157,7 @@ int nodus_kit_partition(nodus_kit *kit, const nodus_kit_grudge *g);
 int nodus_kit_heal(nodus_kit *kit);
 int nodus_kit_kill(nodus_kit *kit, int i);    /* SIGKILL, waits for death */
 int nodus_kit_restart(nodus_kit *kit, int i); /* kill if alive, start, ready */
-int nodus_kit_pause(nodus_kit *kit, int i);   /* SIGSTOP */
+int nodus_kit_pause(nodus_kit *kit, int i);   /* SIGSTOP; returns once every thread stopped */
 int nodus_kit_resume(nodus_kit *kit, int i);  /* SIGCONT */
 /* Drops `percent` of what node i (0: every node) receives. */
 int nodus_kit_loss(nodus_kit *kit, int i, int percent);
