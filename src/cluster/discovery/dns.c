@@ -50,6 +50,7 @@ typedef struct dns_query {
   dns_state *s;
   const char *name; /* a list item: the topology's, it outlives us */
   int type;
+  int status; /* this round's, ARES_SUCCESS for nothing wrong */
 } dns_query;
 
 /* One socket c-ares asked us to watch. */
@@ -74,8 +75,7 @@ struct dns_state {
   size_t n_queries;
   /* the round running */
   bool busy, timed_out, empty_logged;
-  size_t pending, n_failed, dropped;
-  char err[300]; /* the first failure */
+  size_t pending, dropped;
   nodus_atom *found;
   size_t n_found;
 };
@@ -217,17 +217,35 @@ static int take_answer(dns_state *s, const dns_query *q, const unsigned char *bu
   return ARES_SUCCESS;
 }
 
+/* The round's failure, named by the first query that failed (in the
+ * spec's order, so the same fault reads the same and is logged once). */
+static size_t round_error(dns_state *s, char *buf, size_t size) {
+  size_t failed = 0;
+  for (size_t i = 0; i < s->n_queries; i++) {
+    const dns_query *q = &s->queries[i];
+    if (q->status == ARES_SUCCESS || failed++) continue;
+    if (q->status == ARES_ECANCELLED && s->timed_out)
+      snprintf(buf, size, "%s %s via %s: no answer within %u ms", q->name,
+               type_name(q->type), s->server, s->timeout_ms);
+    else
+      snprintf(buf, size, "%s %s via %s: %s", q->name, type_name(q->type), s->server,
+               ares_strerror(q->status));
+  }
+  return failed;
+}
+
 static void round_done(dns_state *s) {
   s->busy = false;
   uv_timer_stop(&s->deadline);
   if (s->dropped)
     disc_log_dropped(s->t, "%zu answer(s) that make no node name with basename %s",
                      s->dropped, s->basename);
-  if (s->n_failed > 1)
-    disc_report_error(s->t, "%s (%zu of %zu queries failed)", s->err, s->n_failed,
-                      s->n_queries);
-  else if (s->n_failed)
-    disc_report_error(s->t, "%s", s->err);
+  char err[300];
+  size_t failed = round_error(s, err, sizeof err);
+  if (failed > 1)
+    disc_report_error(s->t, "%s (%zu of %zu queries failed)", err, failed, s->n_queries);
+  else if (failed)
+    disc_report_error(s->t, "%s", err);
   else if (s->n_found) {
     disc_report_all(s->t, s->found, s->n_found);
     s->empty_logged = false;
@@ -251,15 +269,7 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *buf, i
   if (status == ARES_EDESTRUCTION || s->stopping) return; /* s is being freed */
   if (status == ARES_SUCCESS) status = take_answer(s, q, buf, len);
   /* no such name, or no records of this type: nothing to add */
-  if (status != ARES_SUCCESS && status != ARES_ENOTFOUND && status != ARES_ENODATA &&
-      s->n_failed++ == 0) {
-    if (status == ARES_ECANCELLED && s->timed_out)
-      snprintf(s->err, sizeof s->err, "%s %s via %s: no answer within %u ms", q->name,
-               type_name(q->type), s->server, s->timeout_ms);
-    else
-      snprintf(s->err, sizeof s->err, "%s %s via %s: %s", q->name, type_name(q->type),
-               s->server, ares_strerror(status));
-  }
+  q->status = status == ARES_ENOTFOUND || status == ARES_ENODATA ? ARES_SUCCESS : status;
   if (--s->pending == 0) round_done(s);
 }
 
@@ -276,12 +286,12 @@ static void on_round(uv_timer_t *h) {
   if (s->busy || s->stopping) return; /* a slow round: skip a beat */
   s->busy = true;
   s->timed_out = false;
-  s->n_found = s->n_failed = s->dropped = 0;
-  s->err[0] = 0;
+  s->n_found = s->dropped = 0;
   uv_timer_start(&s->deadline, on_deadline, s->timeout_ms, 0);
   s->pending = 1; /* held until every query is sent: an answer may come at once */
   for (size_t i = 0; i < s->n_queries; i++) {
     s->pending++;
+    s->queries[i].status = ARES_SUCCESS;
     ares_search(s->channel, s->queries[i].name, DNS_CLASS_IN, s->queries[i].type,
                 on_answer, &s->queries[i]);
   }
@@ -416,10 +426,10 @@ static int parse_opts(dns_state *s, char *csv, size_t csv_size, char *err,
   for (size_t i = 0; i < n; i++) {
     const char *name = disc_item(t, i);
     if (name[0] == '_') {
-      s->queries[s->n_queries++] = (dns_query){s, name, DNS_TYPE_SRV};
+      s->queries[s->n_queries++] = (dns_query){s, name, DNS_TYPE_SRV, ARES_SUCCESS};
     } else {
-      s->queries[s->n_queries++] = (dns_query){s, name, DNS_TYPE_A};
-      s->queries[s->n_queries++] = (dns_query){s, name, DNS_TYPE_AAAA};
+      s->queries[s->n_queries++] = (dns_query){s, name, DNS_TYPE_A, ARES_SUCCESS};
+      s->queries[s->n_queries++] = (dns_query){s, name, DNS_TYPE_AAAA, ARES_SUCCESS};
     }
   }
   return 0;
