@@ -223,7 +223,7 @@ int nodus_unalias(nodus_proc *self, const nodus_term *alias);
 /* What net_kernel:monitor_nodes(true, Opts) gives: with NODUS_NODES_REASON
  * (Opts [nodedown_reason]) nodedowns say why, with NODUS_NODES_ALL
  * ({node_type, all}) hidden nodes are reported too, with their type. */
-enum { NODUS_NODES_REASON = 1, NODUS_NODES_ALL = 2 };
+enum { NODUS_NODES_REASON = 1, NODUS_NODES_ALL = 2, NODUS_NODES_DISCOVERY = 4 };
 
 /* net_kernel:monitor_nodes(on, Opts) for self: {nodeup, Node, Info} and
  * {nodedown, Node, Info} for every visible node (all nodes with
@@ -231,21 +231,30 @@ enum { NODUS_NODES_REASON = 1, NODUS_NODES_ALL = 2 };
  * [{nodedown_reason, R}] on nodedown with NODUS_NODES_REASON,
  * {node_type, visible | hidden} last with NODUS_NODES_ALL. Each call with
  * on subscribes once more; off removes one subscription with the same
- * flags. Reasons: connection_closed, net_tick_timeout, disconnect. */
+ * flags. Reasons: connection_closed, net_tick_timeout, disconnect.
+ * NODUS_NODES_DISCOVERY (ours) adds the events of the node's discoveries
+ * (nodus/discovery.h): {nodus_discovery, Kind, Node, Info}, Kind found,
+ * lost, connect_failed or error (Node '' for error), Info
+ * [{strategy, S}, {topology, I}] and {reason, Binary} last when there is
+ * one. */
 int nodus_monitor_nodes(nodus_proc *self, unsigned flags, bool on);
 
+struct nodus_discovery_event;
 typedef struct nodus_node_event {
   nodus_atom node;
   bool up;
   bool hidden;       /* the peer is a hidden node */
   nodus_atom reason; /* nodedown: as BEAM's nodedown_reason; else EMPTY */
+  /* Subscribed with NODUS_NODES_DISCOVERY: a discovery's event instead of
+   * a nodeup/nodedown (node is its node, up is false); else NULL. */
+  const struct nodus_discovery_event *discovery;
 } nodus_node_event;
 typedef struct nodus_node_events nodus_node_events;
 /* Runs on the loop thread, so it must not block; it may unsubscribe. */
 typedef void (*nodus_node_event_fn)(nodus_node *node,
                                     const nodus_node_event *event, void *arg);
-/* The same events as a callback (flags: 0 or NODUS_NODES_ALL; the reason
- * is always given). Thread-safe; *sub is freed by unsubscribe or when the
+/* The same events as a callback (flags: 0, NODUS_NODES_ALL,
+ * NODUS_NODES_DISCOVERY; the reason is always given). Thread-safe; *sub is freed by unsubscribe or when the
  * node closes. */
 int nodus_node_events_subscribe(nodus_node *node, unsigned flags,
                                 nodus_node_event_fn fn, void *arg,

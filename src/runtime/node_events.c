@@ -44,7 +44,8 @@ static nodus_node_events *add(nodus_node *node, uint32_t proc_id,
 }
 
 int nodus_monitor_nodes(nodus_proc *self, unsigned flags, bool on) {
-  if (!self || (flags & ~(NODUS_NODES_REASON | NODUS_NODES_ALL)))
+  if (!self ||
+      (flags & ~(NODUS_NODES_REASON | NODUS_NODES_ALL | NODUS_NODES_DISCOVERY)))
     return NODUS_EINVAL;
   nodus_node *node = self->node;
   RT_ASSERT_LOOP(node);
@@ -74,7 +75,9 @@ static void subscribe_on_loop(nodus_node *node, void *arg) {
 int nodus_node_events_subscribe(nodus_node *node, unsigned flags,
                                 nodus_node_event_fn fn, void *arg,
                                 nodus_node_events **sub) {
-  if (!node || !fn || !sub || (flags & ~NODUS_NODES_ALL)) return NODUS_EINVAL;
+  if (!node || !fn || !sub ||
+      (flags & ~(NODUS_NODES_ALL | NODUS_NODES_DISCOVERY)))
+    return NODUS_EINVAL;
   struct subscribe_call c = {flags, fn, arg, NULL};
   int rc = nodus_node_call(node, subscribe_on_loop, &c);
   if (rc) return rc;
@@ -132,6 +135,24 @@ void rt_node_events_emit(nodus_node *node, const nodus_node_event *ev) {
     }
   }
   node->node_events_emitting = false;
+  sweep(node);
+}
+
+void rt_node_events_emit_discovery(nodus_node *node, const nodus_node_event *ev,
+                                   nodus_term msg) {
+  RT_ASSERT_LOOP(node);
+  node->node_events_emitting = true;
+  for (nodus_node_events *s = node->node_events; s; s = s->next) {
+    if (s->dead || !(s->flags & NODUS_NODES_DISCOVERY)) continue;
+    if (s->fn) {
+      s->fn(node, ev, s->arg);
+    } else {
+      nodus_proc *p = idmap_get(&node->procs, s->proc_id);
+      if (p && !p->dead && !p->exiting) rt_deliver(p, rt_copy(&msg));
+    }
+  }
+  node->node_events_emitting = false;
+  nodus_term_free(&msg);
   sweep(node);
 }
 

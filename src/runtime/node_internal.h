@@ -281,6 +281,10 @@ void rt_aliases_drop_all(nodus_proc *p);
 
 /* node_events.c */
 void rt_node_events_emit(nodus_node *node, const nodus_node_event *ev);
+/* To the subscribers with NODUS_NODES_DISCOVERY: callbacks get ev,
+ * processes a copy of msg (taken). */
+void rt_node_events_emit_discovery(nodus_node *node, const nodus_node_event *ev,
+                                   nodus_term msg);
 void rt_node_events_proc_exit(nodus_proc *p);
 void rt_node_events_close(nodus_node *node);
 

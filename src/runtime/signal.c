@@ -448,7 +448,9 @@ void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up,
                           bool hidden, nodus_atom reason) {
   RT_ASSERT_LOOP(node);
   if (was_up)
-    rt_node_events_emit(node, &(nodus_node_event){peer, false, hidden, reason});
+    rt_node_events_emit(node, &(nodus_node_event){.node = peer,
+                                                  .hidden = hidden,
+                                                  .reason = reason});
   size_t n;
   uint32_t *ids = live_ids(node, &n);
   if (!ids) return;
@@ -495,8 +497,10 @@ void rt_node_down_signals(nodus_node *node, nodus_atom peer, bool was_up,
 
 void rt_node_up_signals(nodus_node *node, nodus_atom peer, bool hidden) {
   RT_ASSERT_LOOP(node);
-  rt_node_events_emit(node, &(nodus_node_event){peer, true, hidden,
-                                                NODUS_ATOM_EMPTY});
+  rt_node_events_emit(node, &(nodus_node_event){.node = peer,
+                                                .up = true,
+                                                .hidden = hidden,
+                                                .reason = NODUS_ATOM_EMPTY});
   size_t n;
   uint32_t *ids = live_ids(node, &n);
   if (!ids) return;

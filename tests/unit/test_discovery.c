@@ -4,6 +4,7 @@
  * and dir find the nodes; bad options fail at start with a reason;
  * nodus:discovery/0 over rpc. */
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,6 +75,45 @@ static void on_event(nodus_node *node, const nodus_discovery_event *ev,
     __atomic_add_fetch(&n_failed, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The same events through the node's event subscribers: a callback with
+ * NODUS_NODES_DISCOVERY (also counting a's nodedowns), and a process
+ * subscribed with nodus_monitor_nodes, which keeps the last message. */
+static int sub_found, sub_failed, sub_nodedowns;
+static void on_node_event(nodus_node *node, const nodus_node_event *ev,
+                          void *arg) {
+  if (!ev->discovery) {
+    if (!ev->up) __atomic_add_fetch(&sub_nodedowns, 1, __ATOMIC_SEQ_CST);
+    return;
+  }
+  if (ev->discovery->kind == NODUS_DISCOVERY_FOUND && ev->node == ev->discovery->node)
+    __atomic_add_fetch(&sub_found, 1, __ATOMIC_SEQ_CST);
+  if (ev->discovery->kind == NODUS_DISCOVERY_CONNECT_FAILED && ev->discovery->reason)
+    __atomic_add_fetch(&sub_failed, 1, __ATOMIC_SEQ_CST);
+}
+
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_msg[600];
+static int watcher_ready;
+static void watcher_start(nodus_proc *self) {
+  CHECK_RC(nodus_monitor_nodes(self, NODUS_NODES_DISCOVERY, true), 0);
+  __atomic_store_n(&watcher_ready, 1, __ATOMIC_SEQ_CST);
+}
+static void watcher_msg(nodus_proc *self, const nodus_term *msg) {
+  char *txt = NULL;
+  if (nodus_match(msg, "{nodus_discovery, _, _, _}") || nodus_print(msg, NULL, &txt, NULL))
+    return;
+  pthread_mutex_lock(&last_lock);
+  snprintf(last_msg, sizeof last_msg, "%s", txt);
+  pthread_mutex_unlock(&last_lock);
+  free(txt);
+}
+static bool last_has(const char *needle) {
+  pthread_mutex_lock(&last_lock);
+  bool has = strstr(last_msg, needle) != NULL;
+  pthread_mutex_unlock(&last_lock);
+  return has;
+}
+
 static int found_count(nodus_discovery *d, size_t topo) {
   nodus_term f;
   if (nodus_discovery_found(d, &f)) return -1;
@@ -110,14 +150,28 @@ int main(void) {
   nodus_discovery_opts o = {.spec = spec, .on_event = on_event};
   nodus_discovery *d = NULL;
   char err[400];
+  nodus_node_events *sub = NULL;
+  CHECK_RC(nodus_node_events_subscribe(a, NODUS_NODES_DISCOVERY, on_node_event,
+                                       NULL, &sub), 0);
+  nodus_proc_spec ws = {.on_start = watcher_start, .on_message = watcher_msg};
+  nodus_term watcher;
+  CHECK_RC(nodus_spawn(a, &ws, &watcher), 0);
+  CHECK(EVENTUALLY(__atomic_load_n(&watcher_ready, __ATOMIC_SEQ_CST), 2000));
   CHECK_RC(nodus_discovery_start(a, &o, err, sizeof err, &d), 0);
   CHECK(EVENTUALLY(connected(a, "db") && connected(a, "dc"), 3000));
   CHECK(EVENTUALLY(n_found == 2, 1000)); /* da itself is ignored */
+  CHECK(EVENTUALLY(sub_found == 2, 1000));
   CHECK_RC(found_count(d, 0), 2);
+  CHECK(EVENTUALLY(last_has("{nodus_discovery,found,'d"), 1000));
+  CHECK(last_has("[{strategy,static},{topology,0}]}"));
 
   nodus_node_close(b); /* b goes away: a keeps trying, then b comes back */
   CHECK(EVENTUALLY(!connected(a, "db"), 3000));
   CHECK(EVENTUALLY(n_failed > 0, 3000));
+  CHECK(EVENTUALLY(sub_failed > 0, 1000));
+  CHECK(EVENTUALLY(last_has("{nodus_discovery,connect_failed,'db@127.0.0.1',"
+                            "[{strategy,static},{topology,0},{reason,<<\""),
+                   1000));
   b = mk("db", NODUS_EPMD_SYSTEM);
   CHECK(EVENTUALLY(connected(a, "db"), 2000)); /* the test dialled nothing */
   nodus_discovery_stop(d);
@@ -126,10 +180,14 @@ int main(void) {
   snprintf(spec, sizeof spec, "static:db@%s,backoff_min_ms=20", host);
   o = (nodus_discovery_opts){.spec = spec};
   CHECK_RC(nodus_discovery_start(a, &o, err, sizeof err, &d), 0);
+  CHECK(EVENTUALLY(connected(a, "db"), 2000));
+  int downs = __atomic_load_n(&sub_nodedowns, __ATOMIC_SEQ_CST);
   CHECK_RC(nodus_node_disconnect(b, atom("da")), 0);
-  CHECK(EVENTUALLY(!connected(b, "da"), 2000) || true);
+  /* the cut is seen (a nodedown on a), then mended by a's discovery */
+  CHECK(EVENTUALLY(__atomic_load_n(&sub_nodedowns, __ATOMIC_SEQ_CST) > downs, 2000));
   CHECK(EVENTUALLY(connected(a, "db") && connected(b, "da"), 2000));
   nodus_discovery_stop(d);
+  nodus_node_events_unsubscribe(a, sub);
 
   /* ---- dry_run: found, never dialled ---- */
   nodus_node *e = mk("de", NODUS_EPMD_SYSTEM);

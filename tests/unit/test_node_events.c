@@ -169,7 +169,9 @@ int main(void) {
   expect("all", "{all,ready}");
   nodus_node_events *sub = NULL;
   CHECK_RC(nodus_node_events_subscribe(a, NODUS_NODES_ALL, on_event, NULL, &sub), 0);
-  CHECK_RC(nodus_node_events_subscribe(a, 4, on_event, NULL, &sub), NODUS_EINVAL);
+  nodus_node_events *bad = NULL; /* an unknown flag: refused, sub untouched */
+  CHECK_RC(nodus_node_events_subscribe(a, 8, on_event, NULL, &bad), NODUS_EINVAL);
+  CHECK(bad == NULL);
 
   /* A visible peer comes and goes. */
   nodus_node *b = peer("ev_b@127.0.0.1", false);

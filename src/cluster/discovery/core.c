@@ -137,17 +137,44 @@ static unsigned jitter(nodus_discovery *d, unsigned ms) {
   return ms - ms / 4 + (spread ? (unsigned)(d->rng % (spread + 1)) : 0);
 }
 
+static const char *const event_kinds[] = {
+    [NODUS_DISCOVERY_FOUND] = "found",
+    [NODUS_DISCOVERY_LOST] = "lost",
+    [NODUS_DISCOVERY_CONNECT_FAILED] = "connect_failed",
+    [NODUS_DISCOVERY_ERROR] = "error",
+};
+
+/* {nodus_discovery, Kind, Node, [{strategy, S}, {topology, I} | Reason]}
+ * for processes subscribed with NODUS_NODES_DISCOVERY. */
+static nodus_term event_message(const nodus_discovery_event *ev) {
+  nodus_term info = nodus_nil(), reason = nodus_nil();
+  size_t n = ev->reason ? 3 : 2;
+  if (ev->reason && nodus_mk_binary(&reason, ev->reason, strlen(ev->reason)))
+    n = 2;
+  if (nodus_mk_list(&info, n) == 0) {
+    nodus_list_set(&info, 0, rt_tuple(2, rt_atom("strategy"), rt_atom(ev->strategy)));
+    nodus_list_set(&info, 1, rt_tuple(2, rt_atom("topology"),
+                                      nodus_int(ev->topology)));
+    if (n == 3) nodus_list_set(&info, 2, rt_tuple(2, rt_atom("reason"), reason));
+  } else {
+    nodus_term_free(&reason);
+  }
+  return rt_tuple(4, rt_atom("nodus_discovery"), rt_atom(event_kinds[ev->kind]),
+                  nodus_atom_term(ev->node), info);
+}
+
+/* To the discovery's callback and to the node's event subscribers. */
 static void emit(nodus_discovery *d, nodus_discovery_event_kind kind,
                  nodus_atom node, disc_topology *t, const char *reason) {
-  if (!d->on_event) return;
   nodus_discovery_event ev = {.kind = kind,
                               .node = node,
                               .strategy = t ? t->s->name : "",
                               .topology = t ? t->index : -1,
                               .reason = reason};
-  d->on_event(d->node, &ev, d->arg);
+  if (d->on_event) d->on_event(d->node, &ev, d->arg);
+  nodus_node_event nev = {.node = node, .discovery = &ev};
+  rt_node_events_emit_discovery(d->node, &nev, event_message(&ev));
 }
-
 
 static void free_discovery(nodus_discovery *d) {
   for (size_t i = 0; i < d->n_topos; i++) {
