@@ -100,8 +100,12 @@ static inline bool gk_load(nodus_kit *kit, int i) {
   char expr[1200], *reply = NULL;
   snprintf(expr, sizeof expr,
            "{ok, global_kit, B} = compile:file(\"%s\", [binary, report]), "
-           "code:load_binary(global_kit, \"global_kit.erl\", B).",
-           GLOBAL_KIT_ERL);
+           "code:load_binary(global_kit, \"global_kit.erl\", B)%s.",
+           GLOBAL_KIT_ERL,
+           /* NODUS_LOG=info: global's info lines (clashes) from BEAM too */
+           getenv("NODUS_LOG") && !strcmp(getenv("NODUS_LOG"), "info")
+               ? ", logger:set_primary_config(level, info), {module, global_kit}"
+               : "");
   bool ok = nodus_kit_eval(kit, i, expr, 20000, &reply) == 0 && reply &&
             strstr(reply, "{module,global_kit}");
   if (!ok) fprintf(stderr, "loading global_kit on n%d: %s\n", i, reply ? reply : "?");

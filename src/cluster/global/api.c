@@ -461,7 +461,8 @@ static int global_start(nodus_node *node, void **state) {
   g->self_node = nodus_node_name(node);
   g->prevent_overlapping_partitions = pop_setting();
   const char *trace = getenv("NODUS_GLOBAL_TRACE");
-  g->trace = trace && *trace && strcmp(trace, "0");
+  g->trace_names = trace && !strcmp(trace, "names");
+  g->trace = trace && *trace && strcmp(trace, "0") && !g->trace_names;
   gl_tables_init(g);
   termmap_init(&g->lost);
   /* lost_connection's creation: random high bits, the creation below */

@@ -90,6 +90,7 @@ typedef struct gl_server {
   nodus_term pid, locker, registrar;
   bool prevent_overlapping_partitions;
   bool trace; /* NODUS_GLOBAL_TRACE=1: every message logged at info */
+  bool trace_names; /* NODUS_GLOBAL_TRACE=names: only table changes */
 
   /* Read from any thread under the read lock; written on the loop. */
   pthread_rwlock_t lock;

@@ -62,7 +62,20 @@ static void pid_count(gl_server *g, const nodus_term *pid, int delta) {
   else termmap_del(&g->names_by_pid, pid);
 }
 
+static void trace_name(gl_server *g, const char *what, const nodus_term *name,
+                       const nodus_term *pid, const nodus_term *from) {
+  if (!g->trace_names) return;
+  char *a = NULL, *b = NULL, *c = NULL;
+  nodus_print(name, NULL, &a, NULL);
+  nodus_print(pid, NULL, &b, NULL);
+  if (from) nodus_print(from, NULL, &c, NULL);
+  nodus_log(g->node, NODUS_LOG_WARN, "global", "names: %s %s %s from %s", what,
+            a ? a : "?", b ? b : "?", c ? c : "-");
+  free(a), free(b), free(c);
+}
+
 static void name_remove(gl_server *g, gl_name *n) {
+  trace_name(g, "remove", &n->name, &n->pid, NULL);
   pid_count(g, &n->pid, -1);
   if (n->mref.type != NODUS_T_NONE) {
     nodus_demonitor(g->proc, &n->mref);
@@ -82,6 +95,7 @@ void gl_name_delete(gl_server *g, const nodus_term *name) {
 void gl_name_down(gl_server *g, const nodus_term *mref) {
   gl_name *n = termmap_get(&g->names_by_mref, mref);
   if (!n) return;
+  trace_name(g, "down", &n->name, &n->pid, NULL);
   nodus_term_free(&n->mref); /* the monitor fired: nothing to demonitor */
   termmap_del(&g->names_by_mref, mref);
   name_remove(g, n);
@@ -137,7 +151,11 @@ void gl_name_insert(gl_server *g, const nodus_term *name,
     return;
   }
   pid_count(g, pid, +1);
-  if (!lock_still_set(g, from, extra)) gl_name_delete(g, name);
+  trace_name(g, "insert", name, pid, from);
+  if (!lock_still_set(g, from, extra)) {
+    trace_name(g, "lock_not_set", name, pid, from);
+    gl_name_delete(g, name);
+  }
 }
 
 nodus_term gl_where(gl_server *g, const nodus_term *name) {
