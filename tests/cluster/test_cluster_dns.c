@@ -512,6 +512,8 @@ int main(int argc, char **argv) {
   CHECK(nodus_kit_node_pid(kit, 3) > 0 && kill(nodus_kit_node_pid(kit, 3), 0) == 0);
   CHECK(mesh(kit, name_s, 3));
 
+  for (int i = 1; i <= 3; i++) /* the sanitizer build's nodes said nothing */
+    CHECK(count_after(kit, i, 0, "Sanitizer") + count_after(kit, i, 0, "runtime error") == 0);
   if (check_failed || getenv("DNS_TAILS")) tails(kit);
   end_proc(responder);
   end_proc(dnsmasq_pid);

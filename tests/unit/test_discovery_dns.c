@@ -48,7 +48,7 @@ static int server_fd;
 
 static void set_records(const record *r, int n) {
   pthread_mutex_lock(&lock);
-  memcpy(records, r, (size_t)n * sizeof *r);
+  if (n) memcpy(records, r, (size_t)n * sizeof *r);
   n_records = n;
   pthread_mutex_unlock(&lock);
 }

@@ -10,6 +10,9 @@
  * giving BASENAME@TARGET (without the trailing dot), as headless services
  * name their pods. The union of one round is what the topology lists.
  *
+ * Names are searched as the resolver does (ares_search: resolv.conf's
+ * search domains apply to short names; a trailing dot makes one absolute).
+ *
  * Options:
  *   (items)      the names to ask for; at least one
  *   basename     the node name before '@' (default: ours)
@@ -27,7 +30,9 @@
  *
  * c-ares runs on the node's loop: its sockets are watched with uv_poll
  * (ARES_OPT_SOCK_STATE_CB), ares_process_fd runs on readiness, a timer
- * runs c-ares' own timeouts. Nothing blocks, there is no thread. */
+ * runs c-ares' own timeouts, another bounds each round (ares_cancel).
+ * Nothing blocks, there is no thread; only ares_init_options reads
+ * /etc/resolv.conf, once, at start. */
 #include <arpa/inet.h>
 #include <ares.h>
 #include <pthread.h>
