@@ -136,7 +136,7 @@ struct pg_disc {
   enum pg_q queue[PG_QUEUE];
   size_t nq;
   enum pg_q busy;
-  char qerr[240];
+  char qerr[240], qcode[6]; /* the query's first error and its SQLSTATE */
   bool qfailed, table_exists;
   nodus_atom *rows;
   size_t n_rows, dropped;
@@ -696,11 +696,7 @@ static void take_result(pg_disc *s, PGresult *r) {
   if (s->qfailed) return; /* the first error of a query tells */
   s->qfailed = true;
   const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-  /* a dry run reads a table nobody made yet: no rows, no error */
-  if (s->busy == Q_READ && s->dry_run && code && !strcmp(code, "42P01")) {
-    s->qfailed = false;
-    return;
-  }
+  snprintf(s->qcode, sizeof s->qcode, "%s", code ? code : "");
   one_line(PQresultErrorMessage(r), s->qerr, sizeof s->qerr);
 }
 
@@ -713,6 +709,15 @@ static void query_done(pg_disc *s) {
     return;
   }
   uv_timer_stop(&s->deadline);
+  /* a dry run reads a table nobody made yet: no rows, no error */
+  if (s->qfailed && q == Q_READ && s->dry_run && !strcmp(s->qcode, "42P01"))
+    s->qfailed = false;
+  /* nodes starting together: CREATE TABLE IF NOT EXISTS in two sessions
+   * at once fails one of them (duplicate_table, or unique_violation on
+   * the catalog): the table is there all the same, made by the other */
+  if (s->qfailed && q == Q_CREATE &&
+      (!strcmp(s->qcode, "42P07") || !strcmp(s->qcode, "23505")))
+    s->qfailed = false, q = Q_NONE;
   if (s->qfailed) {
     disc_report_error(s->t, "%s: %s", q_what[q], s->qerr);
   } else if (q == Q_CHECK && !s->table_exists) {
