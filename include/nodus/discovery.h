@@ -31,7 +31,7 @@
  * ',' or ';'. Examples:
  *   static:a@h1,b@h2
  *   gossip:secret=s3cret,interval_ms=200
- *   epmd:h1,h2;dns:basename=app,name=app.svc.local,interval_ms=1000
+ *   epmd:h1,h2;dns:app.svc.local,basename=app,interval_ms=1000
  * Options common to every topology: disconnect_missing=true|false (off
  * by default: disconnect nodes the topology no longer lists, never on a
  * failed or empty poll). Each strategy's options are listed at

@@ -157,6 +157,7 @@ int main(void) {
   nodus_term watcher;
   CHECK_RC(nodus_spawn(a, &ws, &watcher), 0);
   CHECK(EVENTUALLY(__atomic_load_n(&watcher_ready, __ATOMIC_SEQ_CST), 2000));
+  nodus_term_free(&watcher);
   CHECK_RC(nodus_discovery_start(a, &o, err, sizeof err, &d), 0);
   CHECK(EVENTUALLY(connected(a, "db") && connected(a, "dc"), 3000));
   CHECK(EVENTUALLY(n_found == 2, 1000)); /* da itself is ignored */

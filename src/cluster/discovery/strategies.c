@@ -7,5 +7,7 @@ const disc_strategy *const disc_strategies[] = {
     &disc_hosts_file,
     &disc_dir,
     &disc_gossip,
+    &disc_dns,
+    &disc_postgres,
     NULL,
 };
