@@ -563,6 +563,7 @@ int main(int argc, char **argv) {
   /* BEAM hears C (our pg_notify on the channel as it LISTENs) */
   CHECK(NODUS_EVENTUALLY(beam_heard(kit, C, &out), 5000));
   fprintf(stderr, "pg_beam heard: %s\n", out ? out : "(none)");
+  free(out), out = NULL;
   snprintf(sql, sizeof sql, "{ok,['%s','%s','%s']}", n[1], n[2], n[3]);
   CHECK(NODUS_EVENTUALLY(beam_nodes_are(kit, BEAM, sql), 3000));
   CHECK(psql_is("SELECT to_regclass('clusters') IS NULL", "t")); /* no table */
