@@ -400,7 +400,7 @@ int main(int argc, char **argv) {
 
   STEP("a: an AAAA record is found as dns@ADDRESS, and lost when removed");
   marks(kit, mark);
-  char with6[400];
+  char with6[sizeof hosts + 32];
   snprintf(with6, sizeof with6, "%sfd77::9 nodes.test\n", hosts);
   records(with6);
   for (int i = 1; i <= 3; i++)
