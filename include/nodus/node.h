@@ -64,6 +64,18 @@ typedef struct nodus_node_opts {
    * kernel wake-up (tens of µs), a spinning one burns CPU meanwhile, as
    * BEAM's schedulers do. 0: NODUS_SPIN_DEFAULT_US; negative: never. */
   int spin_us;
+  /* What peers may send (README, "Limits"); 0: the default. A message
+   * over one of them is dropped with a logged reason (rate-limited), and
+   * its connection stays up. */
+  size_t max_message;   /* bytes of one message: 256 MiB */
+  size_t max_new_atoms; /* atoms one message may create: 131,072 */
+  unsigned max_fragmented;       /* messages arriving in fragments at
+                                    once, per connection: 64 */
+  unsigned max_fragmented_total; /* the same over all connections: 1,024 */
+  size_t max_fragment_bytes;     /* bytes those hold, over all
+                                    connections: 1 GiB */
+  unsigned fragment_timeout_ms;  /* longest wait for a message's next
+                                    fragment: 60,000 */
   nodus_log_fn log;           /* NULL: the default hook */
   void *log_arg;
   /* The services the node runs, NULL-terminated (nodus/service.h);
@@ -86,6 +98,8 @@ void nodus_node_stop(nodus_node *node);
 void nodus_node_close(nodus_node *node);
 
 nodus_atom nodus_node_name(const nodus_node *node);
+/* The cookie the node authenticates with (erlang:get_cookie/0). */
+const char *nodus_node_cookie(const nodus_node *node);
 uint32_t nodus_node_creation(const nodus_node *node);
 int nodus_node_port(const nodus_node *node); /* listen port */
 /* Connected node names as a list of atoms (owned by the caller). */

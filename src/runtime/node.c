@@ -251,6 +251,7 @@ void nodus_node_close(nodus_node *node) {
 }
 
 nodus_atom nodus_node_name(const nodus_node *node) { return node->name; }
+const char *nodus_node_cookie(const nodus_node *node) { return node->cookie; }
 uint32_t nodus_node_creation(const nodus_node *node) { return node->creation; }
 int nodus_node_port(const nodus_node *node) { return node->port; }
 

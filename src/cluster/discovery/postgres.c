@@ -64,7 +64,6 @@
 
 #include "cluster/discovery/discovery_internal.h"
 #include "cluster/discovery/postgres.h"
-#include "runtime/node_internal.h" /* the node's cookie: no public accessor */
 
 #define PG_DEFAULT_INTERVAL_MS 5000
 #define PG_DEFAULT_TIMEOUT_MS 5000
@@ -886,7 +885,7 @@ static int parse_opts(pg_disc *s, disc_topology *t, char *err, size_t err_size) 
   if (ch) {
     if ((rc = name_opt(t, "channel", "", s->channel, err, err_size))) return rc;
   } else {
-    disc_pg_channel_of(disc_node(t)->cookie, s->channel);
+    disc_pg_channel_of(nodus_node_cookie(disc_node(t)), s->channel);
   }
   if ((s->mode & MODE_NOTIFY) && !s->channel[0]) {
     snprintf(err, err_size, "no channel: the node has no cookie (give channel=)");
