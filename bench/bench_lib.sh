@@ -17,7 +17,10 @@ bench_cleanup() {
   epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
   rm -rf "$TMP"
 }
-trap bench_cleanup EXIT INT TERM
+# ^C or a kill stops the run (the EXIT trap then cleans up), instead of
+# cleaning up and carrying on without its nodes.
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
 
 erlc -o "$TMP" "$1"
 epmd -port "$EPMD_PORT" -daemon

@@ -54,7 +54,6 @@ fi
 
 # ---- inside the namespace --------------------------------------------------
 source "$HERE/bench_lib.sh" "$HERE/bench_discovery.erl"
-trap 'exit 130' INT TERM # and stop: the EXIT trap (bench_cleanup) cleans up
 H=127.0.0.1 # every node is NAME@127.0.0.1 (erl -name)
 DEADLINE_MS=30000
 STRATEGIES=${BENCH_DISCOVERY_STRATEGIES:-static epmd gossip1000 gossip100}
