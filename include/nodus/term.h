@@ -129,6 +129,19 @@ const char *nodus_atom_text(nodus_atom a, size_t *len);
 size_t nodus_atom_count(void);
 /* Set the table limit (>= current count). Default 1,048,576 like BEAM. */
 int nodus_atom_set_limit(size_t limit);
+/* Atoms that only nodus_atom_intern may create: the ETF decoder (every
+ * atom that comes from a peer) stops at limit - reserve with
+ * NODUS_EATOMTABLE, so node names and the node's own atoms always find
+ * room. 0: the default, limit / 16 (65,536 of the default limit). */
+int nodus_atom_set_reserve(size_t reserve);
+
+typedef struct nodus_atom_table_stats {
+  size_t count;          /* atoms in the table */
+  size_t limit;          /* nodus_atom_set_limit */
+  size_t reserve;        /* of those, what decoded terms may not take */
+  uint64_t wire_refused; /* new atoms refused to decoded terms so far */
+} nodus_atom_table_stats;
+void nodus_atom_stats(nodus_atom_table_stats *stats);
 
 /* ---- Construction ------------------------------------------------------ */
 

@@ -33,7 +33,8 @@ struct dist_peer {
 };
 
 struct dist_peers {
-  dist_peers_config cfg;
+  dist_peers_config cfg; /* cfg.limits: shared by every connection */
+  nodus_decode_opts decode_opts;
   char this_name[256];
   char cookie[256];
   idmap peers;        /* atom -> dist_peer */
@@ -117,9 +118,12 @@ static dist_peer *peer_new(dist_peers *ps, nodus_atom name) {
   return p;
 }
 
-/* The peer named in a handshake, as an atom (0) or an error. */
-static int peer_atom(const dist_hs_peer *info, nodus_atom *name) {
-  return nodus_atom_intern(info->name, strlen(info->name), name);
+/* The atom of a name a handshake gave, only if it exists already: until
+ * the peer has proved the cookie its name stays text, so a flood of
+ * fresh names cannot fill the atom table. A name that is no atom yet
+ * belongs to no peer (the table is keyed by atoms) and is not ours. */
+static bool known_peer_atom(const dist_hs_peer *info, nodus_atom *name) {
+  return nodus_atom_lookup(info->name, strlen(info->name), name) == 0;
 }
 
 /* ---- handshake decisions and connection events -------------------------- */
@@ -127,7 +131,7 @@ static int peer_atom(const dist_hs_peer *info, nodus_atom *name) {
 static dist_hs_status decide(void *arg, const dist_hs_peer *info) {
   dist_peers *ps = arg;
   nodus_atom name;
-  if (peer_atom(info, &name)) return DIST_HS_STATUS_NOT_ALLOWED;
+  if (!known_peer_atom(info, &name)) return DIST_HS_STATUS_OK;
   if (name == ps->cfg.this_node) return DIST_HS_STATUS_NOT_ALLOWED;
   dist_peer *p = idmap_get(&ps->peers, name);
   if (!p) return DIST_HS_STATUS_OK;
@@ -161,8 +165,10 @@ static void on_named(dist_conn *c, void *arg) {
   dist_peers *ps = arg;
   dist_hs_status st = dist_conn_status(c);
   nodus_atom name;
+  /* A name that is no atom yet: nobody sends to it, so there is nothing
+   * to tie the attempt to; on_up names it once the cookie is proved. */
   if ((st != DIST_HS_STATUS_OK && st != DIST_HS_STATUS_OK_SIMULTANEOUS) ||
-      peer_atom(dist_conn_peer(c), &name))
+      !known_peer_atom(dist_conn_peer(c), &name))
     return;
   dist_peer *p = idmap_get(&ps->peers, name);
   if (!p && !(p = peer_new(ps, name))) return;
@@ -177,7 +183,7 @@ static void on_named(dist_conn *c, void *arg) {
 static bool alive_replace(void *arg, const dist_hs_peer *info) {
   dist_peers *ps = arg;
   nodus_atom name;
-  if (peer_atom(info, &name)) return false;
+  if (!known_peer_atom(info, &name)) return true; /* no peer of that name */
   dist_peer *p = idmap_get(&ps->peers, name);
   return !p || !p->up;
 }
@@ -198,8 +204,14 @@ static void on_up(dist_conn *c, void *arg) {
   dist_peers *ps = arg;
   const dist_hs_peer *info = dist_conn_peer(c);
   nodus_atom name;
-  if (peer_atom(info, &name)) {
-    dist_conn_close(c, "bad peer name");
+  /* Authenticated now: the name may become an atom, from the table's
+   * reserve if peers' terms have used up the rest. */
+  int rc = nodus_atom_intern(info->name, strlen(info->name), &name);
+  if (rc) {
+    char why[160];
+    snprintf(why, sizeof why, "cannot name the peer: %s",
+             nodus_strerror(rc));
+    dist_conn_close(c, why); /* on_down says so */
     return;
   }
   dist_peer *p = idmap_get(&ps->peers, name);
@@ -261,11 +273,54 @@ static void on_message(dist_conn *c, const uint8_t *data, size_t len,
     ps->cfg.cb.on_message(p, data, len, versioned, ps->cfg.arg);
 }
 
+/* Errors of a well-formed message that asks more than we give: only it
+ * goes. Everything else means the stream can't be trusted. */
+static bool over_a_limit(int rc) {
+  return rc == NODUS_EATOMTABLE || rc == NODUS_EATOMLIMIT ||
+         rc == NODUS_ETOOBIG || rc == NODUS_ETOODEEP || rc == NODUS_ENOMEM;
+}
+
+/* A message dropped for a limit: a line, unless too many came lately. */
+static void log_drop(dist_peers *ps, const char *peer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void log_drop(dist_peers *ps, const char *peer, const char *fmt,
+                     ...) {
+  uint64_t held;
+  if (!dist_ratelimit_allow(&ps->cfg.limits.drop_log, uv_now(ps->cfg.loop),
+                            &held))
+    return;
+  char what[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  char more[64] = "";
+  if (held)
+    snprintf(more, sizeof more, " (%llu more not logged)",
+             (unsigned long long)held);
+  peers_log(ps, NODUS_LOG_WARN, "dropped a message from %s: %s%s", peer, what,
+            more);
+}
+
+const nodus_decode_opts *dist_peer_decode_opts(const dist_peer *p) {
+  return &p->ps->decode_opts;
+}
+
 int dist_peer_decode(dist_peer *p, const uint8_t *data, size_t len,
                      bool versioned, dist_ctl_msg *msg) {
-  int rc = versioned ? dist_ctl_decode(data, len, NULL, msg)
-                     : dist_ctl_decode_unversioned(data, len, NULL, msg);
+  const nodus_decode_opts *o = &p->ps->decode_opts;
+  int rc = versioned ? dist_ctl_decode(data, len, o, msg)
+                     : dist_ctl_decode_unversioned(data, len, o, msg);
   if (!rc) return 0;
+  if (over_a_limit(rc)) {
+    log_drop(p->ps, nodus_atom_text(p->name, NULL), "%s%s%s (%s); the "
+             "connection stays", msg->op > 0 ? dist_ctl_op_name(msg->op) : "",
+             msg->op > 0 ? ": " : "", msg->why ? msg->why : "undecodable",
+             nodus_strerror(rc));
+    dist_ctl_free(msg);
+    return rc;
+  }
   /* BEAM drops such a peer too. */
   char why[400], *text = NULL;
   if (rc == NODUS_EUNSUPPORTED) {
@@ -305,6 +360,7 @@ static dist_conn_config conn_config(dist_peers *ps) {
              .decide = decide,
              .arg = ps},
       .ticktime_ms = ps->cfg.ticktime_ms,
+      .max_message = ps->cfg.limits.max_message,
       .cb = {.on_up = on_up,
              .on_named = on_named,
              .on_message = on_message,
@@ -466,6 +522,11 @@ int dist_peers_new(const dist_peers_config *cfg, dist_peers **out) {
   dist_peers *ps = calloc(1, sizeof *ps);
   if (!ps) return NODUS_ENOMEM;
   ps->cfg = *cfg;
+  dist_limits_defaults(&ps->cfg.limits);
+  /* Decoding has no depth bound: BEAM sends any depth and so do we. */
+  ps->decode_opts = (nodus_decode_opts){
+      .max_size = ps->cfg.limits.max_message,
+      .max_new_atoms = ps->cfg.limits.max_new_atoms};
   strcpy(ps->this_name, cfg->this_name);
   strcpy(ps->cookie, cfg->cookie);
   ps->cfg.this_name = ps->this_name;

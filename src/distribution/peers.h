@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "distribution/control.h"
+#include "distribution/limits.h"
 #include "nodus/term.h"
 
 typedef struct dist_peers dist_peers;
@@ -59,6 +60,8 @@ typedef struct dist_peers_config {
   uint32_t creation;     /* until dist_peers_set_creation */
   unsigned ticktime_ms;
   int epmd_port; /* where peers' epmds listen */
+  /* What peers may send; zero fields: the defaults. */
+  dist_limits limits;
   /* Bytes of zeroed user area each peer carries (dist_peer_user). */
   size_t user_size;
   dist_peers_callbacks cb;
@@ -115,9 +118,14 @@ int dist_peer_send_encoded(dist_peer *p, const uint8_t *ctl, size_t ctl_len,
                            nodus_term *payload);
 /* Decodes a message p sent (on_message's bytes) into msg (free it with
  * dist_ctl_free). A malformed or unknown one closes p's connection, as
- * BEAM does, with a log line saying what was wrong, and returns its
- * error (msg then needs no free). */
+ * BEAM does, with a log line saying what was wrong; one that is well
+ * formed but over a limit (new atoms when the atom table has no room for
+ * peers' atoms, too many new atoms, memory) is dropped alone with a
+ * rate-limited log line. Either way it returns the error (msg then needs
+ * no free). */
 int dist_peer_decode(dist_peer *p, const uint8_t *data, size_t len,
                      bool versioned, dist_ctl_msg *msg);
+/* The decoding limits of p's messages, for decoding parts of one. */
+const nodus_decode_opts *dist_peer_decode_opts(const dist_peer *p);
 
 #endif

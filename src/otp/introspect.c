@@ -8,6 +8,10 @@
  *                                   S}, {trap_exit, B}] or undefined
  *   nodus:global_names()            [] until a global service registers
  *                                   its own version.
+ *   nodus:atom_count()              atoms in the table, as
+ *                                   erlang:system_info(atom_count)
+ *   nodus:atom_table()              #{count, limit, reserve, wire_refused}
+ *                                   (nodus_atom_stats)
  * The pg service adds nodus:pg_which_groups/1 and pg_get_members/2.
  * They run on the loop (the state they read lives there), through the
  * public API only (nodus_registered, nodus_process_info, ...). */
@@ -54,6 +58,23 @@ static int fn_no_names(nodus_node *node, const nodus_term *args,
   return 0;
 }
 
+static int fn_atom_count(nodus_node *node, const nodus_term *args,
+                         nodus_term *result, void *arg) {
+  if (!arity_is(args, 0)) return wrong_arity(result);
+  return nodus_mk_uint64(result, nodus_atom_count());
+}
+
+static int fn_atom_table(nodus_node *node, const nodus_term *args,
+                         nodus_term *result, void *arg) {
+  if (!arity_is(args, 0)) return wrong_arity(result);
+  nodus_atom_table_stats st;
+  nodus_atom_stats(&st);
+  return nodus_build(result, "#{count => ~u, limit => ~u, reserve => ~u, "
+                             "wire_refused => ~u}",
+                     (uint64_t)st.count, (uint64_t)st.limit,
+                     (uint64_t)st.reserve, st.wire_refused);
+}
+
 /* A node service; its functions live in the rpc service's table. */
 static int introspect_start(nodus_node *node, void **state) {
   static const struct {
@@ -62,7 +83,9 @@ static int introspect_start(nodus_node *node, void **state) {
   } fns[] = {{"nodes", fn_nodes},
              {"registered", fn_registered},
              {"process_info", fn_process_info},
-             {"global_names", fn_no_names}};
+             {"global_names", fn_no_names},
+             {"atom_count", fn_atom_count},
+             {"atom_table", fn_atom_table}};
   for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
     int rc = nodus_register_function_on_loop(node, "nodus", fns[i].name,
                                              fns[i].fn, NULL);

@@ -129,7 +129,8 @@ bool rt_ctlcache_receive(nodus_node *node, rt_peer *p, const uint8_t *data,
   assert(dist_ctl_has_payload(p->rx_msg.op) &&
          p->rx_msg.payload.type == NODUS_T_NONE);
   dist_ctl_msg m = p->rx_msg;
-  int rc = dist_ctl_decode_payload(pay, pay_len, versioned, NULL, &m.payload,
+  int rc = dist_ctl_decode_payload(pay, pay_len, versioned,
+                                   dist_peer_decode_opts(p->dist), &m.payload,
                                    &used);
   if (rc || used != pay_len) { /* let the general path report it */
     nodus_term_free(&m.payload);

@@ -88,6 +88,7 @@ int rt_node_init(nodus_node **out, const nodus_node_opts *opts,
     node->opts.epmd_port = e && atoi(e) > 0 ? atoi(e) : 4369;
   }
   if ((rc = set_name(node, opts->name))) goto fail_free;
+  if ((rc = rt_known_atoms_make())) goto fail_free;
   if (opts->cookie) {
     if (strlen(opts->cookie) >= sizeof node->cookie) {
       rc = NODUS_EINVAL;

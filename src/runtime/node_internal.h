@@ -163,6 +163,7 @@ struct nodus_node {
   pthread_t thread, loop_thread;
   bool has_thread, running, stopping, closing;
   unsigned logged_unknown; /* bitmask of unknown-traffic kinds logged */
+  bool atoms_warned;       /* atom_watch.c logged "near full" */
 };
 
 /* node.c: ends every process and connection and closes the handles, so
@@ -307,6 +308,12 @@ int rt_node_init(nodus_node **node, const nodus_node_opts *opts,
 /* sysproc.c */
 int rt_sysprocs_start(nodus_node *node);
 bool rt_log_once(nodus_node *node, unsigned kind);
+/* atom_watch.c: logs once when the atom table nears the part peers'
+ * terms may use. Cheap: call it per message. */
+void rt_atom_watch(nodus_node *node);
+/* known_atoms.c: makes the atoms BEAM's services send a node, before any
+ * peer can fill the table. */
+int rt_known_atoms_make(void);
 
 /* mailbox.c */
 void rt_mailbox_proc_exit(nodus_mailbox *mb);

@@ -36,6 +36,7 @@ uint64_t rt_peer_flags(nodus_node *node, nodus_atom peer) {
 /* ---- what the peer table tells --------------------------------------- */
 
 static void on_up(dist_peer *d, bool hidden, void *arg) {
+  rt_atom_watch(arg); /* the peer's name may have been the last straw */
   rt_node_up_signals(arg, dist_peer_name(d), hidden);
 }
 
@@ -44,9 +45,14 @@ static void on_message(dist_peer *d, const uint8_t *data, size_t len,
   nodus_node *node = arg;
   RT_ASSERT_LOOP(node);
   rt_peer *p = peer_of(node, d);
-  if (rt_ctlcache_receive(node, p, data, len, versioned)) return;
+  if (rt_ctlcache_receive(node, p, data, len, versioned)) {
+    rt_atom_watch(node);
+    return;
+  }
   dist_ctl_msg msg;
-  if (dist_peer_decode(d, data, len, versioned, &msg)) return;
+  int rc = dist_peer_decode(d, data, len, versioned, &msg);
+  rt_atom_watch(node);
+  if (rc) return;
   rt_ctlcache_learn(p, &msg, data, len, versioned);
   rt_dispatch(node, p, &msg);
   dist_ctl_free(&msg);
@@ -77,6 +83,8 @@ int rt_peers_start(nodus_node *node, const char *addr, int port) {
       .creation = node->creation,
       .ticktime_ms = node->opts.net_ticktime_ms,
       .epmd_port = node->opts.epmd_port,
+      .limits = {.max_message = node->opts.max_message,
+                 .max_new_atoms = node->opts.max_new_atoms},
       .user_size = sizeof(rt_peer),
       .cb = {.on_up = on_up, .on_message = on_message, .on_down = on_down},
       .arg = node,

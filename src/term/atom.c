@@ -6,7 +6,11 @@
  * indices is a table published with release order and, when it grows,
  * replaced but never freed (atoms are never freed either), so a reader
  * holding an old table still reads valid memory. A reader that misses in
- * a stale table retries under the mutex, which interning always takes. */
+ * a stale table retries under the mutex, which interning always takes.
+ *
+ * Atoms made from a peer's bytes (the ETF decoder) stop short of the
+ * limit by a reserve, so a peer that fills the table with fresh atoms
+ * cannot keep the node from naming a new node or making its own atoms. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,8 +38,13 @@ typedef struct slot_table {
 
 static atom_entry *chunks[MAX_CHUNKS];
 static _Atomic uint32_t published; /* entries readable without the lock */
-static size_t limit = NODUS_ATOM_TABLE_DEFAULT_LIMIT;
+static _Atomic size_t limit = NODUS_ATOM_TABLE_DEFAULT_LIMIT;
+/* Atoms only the node itself may create (node names after a handshake,
+ * its own atoms): wire data stops at limit - reserve. 0 until set: then
+ * limit / 16. */
+static _Atomic size_t reserve_set;
 static slot_table *_Atomic table;
+static _Atomic uint64_t wire_refused; /* new atoms refused to wire data */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -109,7 +118,14 @@ static bool lookup_fast(const char *s, size_t len, uint32_t h,
   return v != 0;
 }
 
-static int insert_locked(const char *s, size_t len, nodus_atom *out) {
+static size_t reserve_of(size_t lim) {
+  size_t r = atomic_load_explicit(&reserve_set, memory_order_relaxed);
+  return r ? (r < lim ? r : lim) : lim / 16;
+}
+
+/* max: how many atoms the table may hold after this one is added. */
+static int insert_locked(const char *s, size_t len, size_t max,
+                         nodus_atom *out) {
   uint32_t h = hash_text(s, len), v;
   slot_table *t = atomic_load_explicit(&table, memory_order_relaxed);
   size_t j = probe(t, s, len, h, &v);
@@ -118,7 +134,7 @@ static int insert_locked(const char *s, size_t len, nodus_atom *out) {
     return 0;
   }
   uint32_t count = atomic_load_explicit(&published, memory_order_relaxed);
-  if (count >= limit) return NODUS_EATOMTABLE;
+  if (count >= max) return NODUS_EATOMTABLE;
   if ((size_t)(count + 1) * 2 > t->n) {
     int rc = grow_table();
     if (rc) return rc;
@@ -154,7 +170,7 @@ static void table_init(void) {
   pthread_mutex_lock(&lock);
   if (grow_table() == 0) /* else every call says ENOMEM */
     for (int i = 0; i < NODUS_ATOM_WELL_KNOWN_COUNT; i++)
-      (void)insert_locked(well_known[i], strlen(well_known[i]), &a);
+      (void)insert_locked(well_known[i], strlen(well_known[i]), SIZE_MAX, &a);
   pthread_mutex_unlock(&lock);
 }
 
@@ -166,17 +182,30 @@ static int check_text(const char *s, size_t len) {
   return 0;
 }
 
-int nodus_atom_intern(const char *utf8, size_t len, nodus_atom *out) {
+static int intern_upto(const char *utf8, size_t len, bool wire,
+                       nodus_atom *out) {
   pthread_once(&once, table_init);
   if (utf8 && lookup_fast(utf8, len, hash_text(utf8, len), out)) return 0;
   int rc = check_text(utf8, len);
   if (rc) return rc;
   pthread_mutex_lock(&lock);
+  size_t lim = atomic_load_explicit(&limit, memory_order_relaxed);
+  size_t max = wire ? lim - reserve_of(lim) : lim;
   rc = atomic_load_explicit(&table, memory_order_relaxed)
-           ? insert_locked(utf8, len, out)
+           ? insert_locked(utf8, len, max, out)
            : NODUS_ENOMEM;
   pthread_mutex_unlock(&lock);
+  if (rc == NODUS_EATOMTABLE && wire)
+    atomic_fetch_add_explicit(&wire_refused, 1, memory_order_relaxed);
   return rc;
+}
+
+int nodus_atom_intern(const char *utf8, size_t len, nodus_atom *out) {
+  return intern_upto(utf8, len, false, out);
+}
+
+int term_atom_intern_wire(const char *utf8, size_t len, nodus_atom *out) {
+  return intern_upto(utf8, len, true, out);
 }
 
 int nodus_atom_lookup(const char *utf8, size_t len, nodus_atom *out) {
@@ -227,7 +256,25 @@ int nodus_atom_set_limit(size_t new_limit) {
   if (new_limit < atomic_load_explicit(&published, memory_order_relaxed))
     rc = NODUS_EINVAL;
   else
-    limit = new_limit;
+    atomic_store_explicit(&limit, new_limit, memory_order_relaxed);
   pthread_mutex_unlock(&lock);
   return rc;
+}
+
+int nodus_atom_set_reserve(size_t reserve) {
+  pthread_once(&once, table_init);
+  pthread_mutex_lock(&lock);
+  atomic_store_explicit(&reserve_set, reserve, memory_order_relaxed);
+  pthread_mutex_unlock(&lock);
+  return 0;
+}
+
+void nodus_atom_stats(nodus_atom_table_stats *st) {
+  pthread_once(&once, table_init);
+  size_t lim = atomic_load_explicit(&limit, memory_order_relaxed);
+  st->count = atomic_load_explicit(&published, memory_order_acquire);
+  st->limit = lim;
+  st->reserve = reserve_of(lim);
+  st->wire_refused =
+      atomic_load_explicit(&wire_refused, memory_order_relaxed);
 }

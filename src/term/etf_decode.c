@@ -135,7 +135,7 @@ static int atom_from_wire(dec *d, const uint8_t *s, size_t len, int latin1,
     long chars = term_utf8_count(text, tlen);
     if (chars < 0 || chars > NODUS_ATOM_MAX_CHARS) return NODUS_EBADATOM;
     if (d->new_atoms >= d->max_new_atoms) return NODUS_EATOMLIMIT;
-    rc = nodus_atom_intern((const char *)text, tlen, out);
+    rc = term_atom_intern_wire((const char *)text, tlen, out);
     if (rc) return rc;
     d->new_atoms++;
   } else if (rc) {

@@ -29,6 +29,10 @@ uint32_t *term_map_sorted_index(const nodus_term *map);
  * (-1 when it has a code point above 255). NULL for a bad atom. */
 const char *term_atom_info(nodus_atom a, size_t *len, int32_t *latin1_len);
 
+/* nodus_atom_intern for atoms that come from outside (the decoder): it
+ * leaves the table's reserve alone (nodus_atom_set_reserve). */
+int term_atom_intern_wire(const char *utf8, size_t len, nodus_atom *out);
+
 /* Decodes a term that has no version byte (the terms after a
  * distribution header); otherwise as nodus_etf_decode. */
 int term_etf_decode_body(const uint8_t *buf, size_t len,

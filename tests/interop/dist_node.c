@@ -1,7 +1,12 @@
 /* dist_node: a nodus node the interop tests drive over stdin/stdout.
  *
  *   dist_node --name NAME [--cookie C] [--epmd-port P] [--ticktime-ms MS]
- *             [--hidden]
+ *             [--hidden] [--atom-headroom N] [--max-new-atoms N]
+ *             [--max-message BYTES]
+ *
+ * --atom-headroom N sets the process's atom table limit to the atoms
+ * there are once the node is up, plus N (a small table for the atom
+ * flood test); the others are the nodus_node_opts limits.
  *
  * It runs two registered processes and one spawnable function:
  *   echo   {From, X} -> {echo, X}; {'$gen_call', From, X} (gen_server:call)
@@ -36,6 +41,14 @@
  *                                         it must already equal that)
  *   expect MS PATTERN      got TERM | timeout   (selective receive)
  *   recv MS                got TERM | timeout
+ *   atoms                  atoms count=N limit=L reserve=R refused=F
+ *                                        (nodus_atom_stats)
+ *   nest VAR KIND DEPTH    ok            (VAR := a term nested DEPTH deep:
+ *                                         KIND list [[...[]]], tuple
+ *                                         {{...{}}} or map #{a => #{...}})
+ *   shape VAR              shape depth=D terms=T atoms=A (the nesting
+ *                                         depth, every subterm, atom
+ *                                         leaves; without recursion)
  * :global (include/nodus/global.h), NAME any term, PID a pid (a variable):
  *   global_register NAME PID     yes | no      (nodus_global_register)
  *   global_re_register NAME PID  yes
@@ -774,6 +787,86 @@ static int cmd_trans(char *args, const char **why) {
   return rc == NODUS_EBUSY ? 0 : rc;
 }
 
+/* ---- atoms and deep terms (issue 16) ------------------------------------- */
+
+static int cmd_atoms(void) {
+  nodus_atom_table_stats st;
+  nodus_atom_stats(&st);
+  say("atoms count=%zu limit=%zu reserve=%zu refused=%llu", st.count,
+      st.limit, st.reserve, (unsigned long long)st.wire_refused);
+  return 0;
+}
+
+/* Built from the inside out, so no step recurses. */
+static int cmd_nest(char *args) {
+  char *var = word(&args), *kind = word(&args), *depth = word(&args);
+  if (!var || !is_var_name(var) || !kind || !depth) return NODUS_EINVAL;
+  long n = atol(depth);
+  bool list = !strcmp(kind, "list"), tuple = !strcmp(kind, "tuple"),
+       map = !strcmp(kind, "map");
+  if (n < 0 || !(list || tuple || map)) return NODUS_EINVAL;
+  nodus_term t = list ? nodus_nil() : (nodus_term){0};
+  int rc = 0;
+  if (tuple) rc = nodus_mk_tuple(&t, 0);
+  if (map) rc = nodus_mk_map(&t);
+  for (long i = 0; i < n && !rc; i++) {
+    nodus_term outer, key;
+    if (list && !(rc = nodus_mk_list(&outer, 1))) nodus_list_set(&outer, 0, t);
+    if (tuple && !(rc = nodus_mk_tuple(&outer, 1)))
+      nodus_tuple_set(&outer, 0, t);
+    if (map && !(rc = nodus_mk_map(&outer)) && !(rc = nodus_mk_atom(&key, "a")))
+      rc = nodus_map_put(&outer, key, t);
+    if (rc) nodus_term_free(&t); /* outer was never made, or took t */
+    else t = outer;
+  }
+  if (!rc) rc = var_set(var, t);
+  if (!rc) say("ok");
+  return rc;
+}
+
+/* Depth, subterms and atom leaves of a term, with a stack of our own. */
+static int cmd_shape(char *args, const char **why) {
+  char *var = word(&args);
+  const nodus_term *t = var ? var_get(var) : NULL;
+  if (!t) {
+    *why = "unbound variable";
+    return NODUS_EINVAL;
+  }
+  typedef struct { const nodus_term *t; size_t depth; } item;
+  size_t cap = 1024, n = 0, max_depth = 0, terms = 0, atoms = 0;
+  item *stack = malloc(cap * sizeof *stack);
+  if (!stack) return NODUS_ENOMEM;
+  stack[n++] = (item){t, 1};
+  while (n) {
+    item it = stack[--n];
+    terms++;
+    if (it.depth > max_depth) max_depth = it.depth;
+    if (it.t->type == NODUS_T_ATOM) atoms++;
+    size_t kids = it.t->type == NODUS_T_TUPLE ? it.t->n
+                  : it.t->type == NODUS_T_LIST ? (size_t)it.t->n + 1
+                  : it.t->type == NODUS_T_MAP  ? 2 * (size_t)it.t->n
+                                               : 0;
+    if (n + kids > cap) {
+      while (n + kids > cap) cap *= 2;
+      item *s = realloc(stack, cap * sizeof *stack);
+      if (!s) {
+        free(stack);
+        return NODUS_ENOMEM;
+      }
+      stack = s;
+    }
+    /* A list's tail is the same list going on, not a level deeper. */
+    for (size_t i = 0; i < kids; i++)
+      stack[n++] = (item){&it.t->v.items[i],
+                          it.depth + !(it.t->type == NODUS_T_LIST &&
+                                       i == it.t->n &&
+                                       it.t->v.items[i].type == NODUS_T_NIL)};
+  }
+  free(stack);
+  say("shape depth=%zu terms=%zu atoms=%zu", max_depth, terms, atoms);
+  return 0;
+}
+
 /* Runs one line; false at quit. */
 static bool run_line(char *line) {
   char *args = line, *op = word(&args);
@@ -797,6 +890,9 @@ static bool run_line(char *line) {
   else if (!strcmp(op, "crc")) rc = cmd_crc(args, &why);
   else if (!strcmp(op, "expect")) rc = cmd_expect(args, &why);
   else if (!strcmp(op, "recv")) rc = cmd_recv(args);
+  else if (!strcmp(op, "atoms")) rc = cmd_atoms();
+  else if (!strcmp(op, "nest")) rc = cmd_nest(args);
+  else if (!strcmp(op, "shape")) rc = cmd_shape(args, &why);
   else if (!strcmp(op, "global_register")) rc = cmd_global_register(args, false, &why);
   else if (!strcmp(op, "global_re_register")) rc = cmd_global_register(args, true, &why);
   else if (!strcmp(op, "global_unregister")) rc = cmd_global_unregister(args, &why);
@@ -815,6 +911,8 @@ static bool run_line(char *line) {
 
 /* ---- main ------------------------------------------------------------------ */
 
+static size_t atom_headroom; /* --atom-headroom; 0: leave the limit */
+
 static int start(const nodus_node_opts *opts) {
   nodus_proc_spec echo = echo_spec, agent = {.on_message = agent_msg,
                                              .register_name = "agent",
@@ -822,6 +920,9 @@ static int start(const nodus_node_opts *opts) {
   echo.register_name = "echo";
   int rc = nodus_node_init(opts, &node);
   if (rc) return rc;
+  if (atom_headroom &&
+      (rc = nodus_atom_set_limit(nodus_atom_count() + atom_headroom)))
+    return rc;
   if ((rc = nodus_spawn(node, &echo, NULL)) ||
       (rc = nodus_spawn(node, &agent, &agent_pid)) ||
       (rc = nodus_register_spawn(node, "nodus_test", "echo_proc",
@@ -856,6 +957,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--ticktime-ms") && v)
       opts.net_ticktime_ms = (unsigned)atoi(v), i++;
     else if (!strcmp(a, "--hidden")) opts.hidden = true;
+    else if (!strcmp(a, "--atom-headroom") && v)
+      atom_headroom = strtoull(v, NULL, 10), i++;
+    else if (!strcmp(a, "--max-new-atoms") && v)
+      opts.max_new_atoms = strtoull(v, NULL, 10), i++;
+    else if (!strcmp(a, "--max-message") && v)
+      opts.max_message = strtoull(v, NULL, 10), i++;
     else {
       fprintf(stderr, "dist_node: bad option '%s' (see the source)\n", a);
       return 2;

@@ -836,6 +836,44 @@ static void test_atom_limit(void) {
   free(b);
 }
 
+/* Decoded terms stop at limit - reserve; nodus_atom_intern (node names,
+ * the node's own atoms) may use the reserve. */
+static void test_atom_reserve(void) {
+  nodus_atom_table_stats st0, st;
+  nodus_atom_stats(&st0);
+  CHECK(st0.reserve == st0.limit / 16); /* the default */
+  CHECK_RC(nodus_atom_set_limit(st0.count + 30), 0);
+  CHECK_RC(nodus_atom_set_reserve(10), 0);
+  nodus_atom_stats(&st);
+  CHECK(st.limit == st0.count + 30 && st.reserve == 10);
+  int decoded = 0, rc = 0;
+  for (int i = 0; i < 40 && !rc; i++) {
+    uint8_t b[16] = {131, 119, 0};
+    int n = snprintf((char *)b + 3, 12, "rsv_%d", i);
+    b[2] = (uint8_t)n;
+    nodus_term t;
+    rc = nodus_etf_decode(b, 3 + (size_t)n, NULL, &t, NULL);
+    if (!rc) decoded++, nodus_term_free(&t);
+  }
+  CHECK_RC(rc, NODUS_EATOMTABLE);
+  CHECK(decoded == 20); /* 30 of headroom, 10 of them reserved */
+  nodus_atom a;
+  CHECK_RC(nodus_atom_lookup("rsv_5", 5, &a), 0); /* known: decodes still */
+  CHECK_RC(nodus_etf_decode(B(131, 119, 5, 'r', 's', 'v', '_', '5'), NULL,
+                            &(nodus_term){0}, NULL), 0);
+  int made = 0;
+  for (int i = 0; i < 20; i++) {
+    char name[16];
+    int n = snprintf(name, sizeof name, "own_%d", i);
+    if (nodus_atom_intern(name, (size_t)n, &a) == 0) made++;
+  }
+  CHECK(made == 10); /* the reserve, then the table is full */
+  nodus_atom_stats(&st);
+  CHECK(st.count == st.limit && st.wire_refused == st0.wire_refused + 1);
+  CHECK_RC(nodus_atom_set_reserve(0), 0);
+  CHECK_RC(nodus_atom_set_limit(NODUS_ATOM_TABLE_DEFAULT_LIMIT), 0);
+}
+
 /* Runs last: it freezes the process-wide atom table. */
 static void test_atom_table_full(void) {
   nodus_term t;
@@ -887,6 +925,7 @@ int main(void) {
   test_bad_atoms();
   test_atom_limit();
   test_encode_errors();
+  test_atom_reserve();
   test_atom_table_full();
   return check_report();
 }
