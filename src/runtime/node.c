@@ -2,6 +2,8 @@
  * a thread of its own, stop, close. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,11 +176,38 @@ void rt_node_shutdown(nodus_node *node) {
   close_if_open((uv_handle_t *)&node->wakeup);
 }
 
+/* A write to a socket its peer has closed raises SIGPIPE in the writing
+ * thread, whose default action ends the process: a peer (or epmd) closing
+ * at the wrong moment would kill the node. libuv writes with write(2), so
+ * the loop thread blocks SIGPIPE while it runs (EPIPE comes back as an
+ * error instead) and drops one left pending before it restores the mask,
+ * leaving the process's own disposition alone. */
+static void sigpipe_block(sigset_t *old) {
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, old);
+}
+
+static void sigpipe_restore(const sigset_t *old) {
+  if (sigismember(old, SIGPIPE)) return; /* it was blocked before us */
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  struct timespec zero = {0, 0};
+  while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE) {
+  }
+  pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 int nodus_node_run(nodus_node *node) {
   if (node->running && !node->has_thread) return NODUS_ESTATE;
   node->loop_thread = pthread_self();
   node->running = true;
+  sigset_t old;
+  sigpipe_block(&old);
   uv_run(&node->loop, UV_RUN_DEFAULT);
+  sigpipe_restore(&old);
   node->running = false;
   return 0;
 }

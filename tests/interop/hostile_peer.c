@@ -3,7 +3,9 @@
  * connection (exit 0) or not (exit 1).
  *
  * usage: hostile_peer HOST PORT PEER_NODE COOKIE ATTACK
- * ATTACK: none | garbage | giant | half | badterm | unknown_op | bad_tuple */
+ * ATTACK: none | garbage | giant | half | badterm | unknown_op | bad_tuple
+ *         | hangup (asks for 20 replies and closes at once: the node's
+ *         writes after the first meet a closed socket, EPIPE; exit 0) */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -83,6 +85,42 @@ static void put32(uint8_t *p, uint32_t v) {
   p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
+static size_t put_atom(uint8_t *p, const char *a) {
+  size_t n = strlen(a);
+  p[0] = 119, p[1] = (uint8_t)n; /* SMALL_ATOM_UTF8_EXT */
+  memcpy(p + 2, a, n);
+  return 2 + n;
+}
+
+static size_t put_pid(uint8_t *p) { /* <hostile@127.0.0.1.1.0>, creation 7 */
+  size_t n = 0;
+  p[n++] = 88; /* NEW_PID_EXT */
+  n += put_atom(p + n, "hostile@127.0.0.1");
+  put32(p + n, 1), put32(p + n + 4, 0), put32(p + n + 8, 7);
+  return n + 12;
+}
+
+/* One frame: {6, Pid, '', net_kernel} and {'$gen_call', {Pid, I},
+ * {is_auth, Peer}}, which net_kernel answers on this connection. */
+static size_t is_auth_frame(uint8_t *m, const char *peer, uint8_t i) {
+  size_t n = 4;
+  m[n++] = 112;
+  m[n++] = 131, m[n++] = 104, m[n++] = 4, m[n++] = 97, m[n++] = 6;
+  n += put_pid(m + n);
+  n += put_atom(m + n, "");
+  n += put_atom(m + n, "net_kernel");
+  m[n++] = 131, m[n++] = 104, m[n++] = 3;
+  n += put_atom(m + n, "$gen_call");
+  m[n++] = 104, m[n++] = 2;
+  n += put_pid(m + n);
+  m[n++] = 97, m[n++] = i;
+  m[n++] = 104, m[n++] = 2;
+  n += put_atom(m + n, "is_auth");
+  n += put_atom(m + n, peer);
+  put32(m, (uint32_t)(n - 4));
+  return n;
+}
+
 int main(int argc, char **argv) {
   if (argc != 6) {
     fprintf(stderr, "usage: hostile_peer HOST PORT PEER_NODE COOKIE ATTACK\n");
@@ -103,6 +141,15 @@ int main(int argc, char **argv) {
     close(fd);
     puts("none: handshake ok");
     return 0;
+  }
+  if (!strcmp(attack, "hangup")) {
+    uint8_t frames[20 * 200];
+    size_t len = 0;
+    for (uint8_t i = 0; i < 20; i++) len += is_auth_frame(frames + len, argv[3], i);
+    int rc = write_all(fd, frames, len);
+    close(fd);
+    puts("hangup: asked and gone");
+    return rc ? 1 : 0;
   }
   if (!strcmp(attack, "garbage")) {
     put32(m, 8);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile peers: after a real handshake, garbage, giant lengths, half
 # frames, bad terms and unknown control ops each close that connection with
-# a log line; the node keeps serving (ping → pong) and exits cleanly (no
+# a log line; peers that hang up while the node writes its replies do not
+# kill it; the node keeps serving (ping → pong) and exits cleanly (no
 # leaks under ASan).
 set -u
 bin="$1/bin"
@@ -32,6 +33,16 @@ done
 for what in "bad frame" "unknown control message op 99" "malformed message"; do
   if grep -q "$what" "$work/err"; then ok "log line: $what"; else bad "no log line '$what'"; fi
 done
+
+# A peer that asks for replies and hangs up at once, 100 times: the node's
+# writes to the closed socket fail with EPIPE (SIGPIPE would kill it).
+hangups=0
+for _ in $(seq 100); do
+  "$bin/hostile_peer" 127.0.0.1 "$port" "$name@127.0.0.1" "$cookie" hangup >/dev/null 2>&1 || break
+  hangups=$((hangups + 1))
+done
+[ "$hangups" = 100 ] && kill -0 "$node_pid" 2>/dev/null && ok "100 hang-ups mid-reply: node alive" \
+  || bad "node gone after $hangups hang-ups mid-reply (SIGPIPE?)"
 
 # Still serving: a clean handshake after all that.
 "$bin/hostile_peer" 127.0.0.1 "$port" "$name@127.0.0.1" "$cookie" none \
