@@ -287,7 +287,10 @@ int nodus_parse(const char *text, size_t len, const nodus_parse_opts *opts,
 
 /* In both option structs a zero field means "the default". */
 typedef struct nodus_decode_opts {
-  size_t max_depth;     /* nesting; default 1000 */
+  /* Nesting; default none, as BEAM: what memory allows (nothing in the
+   * term layer recurses per level, so a 100,000-deep term decodes,
+   * prints, compares, copies, encodes and frees). */
+  size_t max_depth;
   size_t max_size;      /* input bytes incl. decompressed; default 256 MiB */
   size_t max_new_atoms; /* atoms a single term may create; default 4096 */
 } nodus_decode_opts;

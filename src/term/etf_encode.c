@@ -22,6 +22,7 @@
  *    kept only when the zlib stream is at most 5 bytes shorter than the
  *    uncompressed body, i.e. when 131,80,Size(4),Zlib is no longer than the
  *    plain encoding -- the threshold OTP 25 shows. */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 
 #include "etf_tags.h"
 #include "term_internal.h"
+#include "term_stack.h"
 
 /* ---- options ----------------------------------------------------------- */
 
@@ -220,20 +222,13 @@ static inline size_t int_size(int64_t v) {
   return 3 + int_mag_bytes(v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
-static int etf_size(enc *e, const nodus_term *t, size_t *acc);
-
-/* Container elements: integers (the bulk of most data) without a call. */
-static inline int item_size(enc *e, const nodus_term *t, size_t *acc) {
-  if (t->type == NODUS_T_INT) {
-    *acc += int_size(t->v.i);
-    return 0;
-  }
-  return etf_size(e, t, acc);
-}
-
-static int etf_size(enc *e, const nodus_term *t, size_t *acc) {
+/* A term's own bytes, without its children: *walk says whether it has
+ * children to size (non-empty tuples and maps, lists that are not
+ * strings). */
+TERM_HOT int size_head(enc *e, const nodus_term *t, size_t *acc, bool *walk) {
   const atom_form *f;
   int rc;
+  *walk = false;
   switch (t->type) {
     case NODUS_T_INT: *acc += int_size(t->v.i); return 0;
     case NODUS_T_BIGINT:
@@ -252,27 +247,23 @@ static int etf_size(enc *e, const nodus_term *t, size_t *acc) {
     case NODUS_T_LIST: {
       uint64_t count;
       const nodus_term *tail = list_end(t, &count);
-      if (count == 0) return etf_size(e, tail, acc);
+      assert(count > 0); /* skip_empty_lists */
       if (count > UINT32_MAX) return NODUS_ETOOBIG;
       if (list_is_string(t, count, tail)) {
         *acc += 3 + (size_t)count;
         return 0;
       }
       *acc += 5;
-      for (; t->type == NODUS_T_LIST; t = &t->v.items[t->n])
-        for (uint32_t i = 0; i < t->n; i++)
-          if ((rc = item_size(e, &t->v.items[i], acc))) return rc;
-      return etf_size(e, tail, acc);
+      *walk = true;
+      return 0;
     }
     case NODUS_T_TUPLE:
       *acc += t->n <= 255 ? 2 : 5;
-      for (uint32_t i = 0; i < t->n; i++)
-        if ((rc = item_size(e, &t->v.items[i], acc))) return rc;
+      *walk = t->n > 0;
       return 0;
     case NODUS_T_MAP:
       *acc += 5;
-      for (size_t i = 0; i < 2 * (size_t)t->n; i++)
-        if ((rc = item_size(e, &t->v.items[i], acc))) return rc;
+      *walk = t->n > 0;
       return 0;
     case NODUS_T_BINARY:
       if (t->n == 0 && (t->flags & NODUS_TF_BITS_MASK)) return NODUS_EINVAL;
@@ -306,6 +297,70 @@ static int etf_size(enc *e, const nodus_term *t, size_t *acc) {
   }
 }
 
+/* A list cell of no elements (which only a hand-made term has) is just
+ * its tail. */
+static const nodus_term *skip_empty_lists(const nodus_term *t) {
+  while (t->type == NODUS_T_LIST && t->n == 0) t = &t->v.items[0];
+  return t;
+}
+
+/* Depth first with a stack of walks of our own (term_stack.h): no
+ * recursion per level, whatever the depth. Should the stack find no
+ * memory, that one container is walked by a nested call (with a stack of
+ * its own, on the C stack), so this can't fail for lack of it. */
+static int etf_size(enc *e, const nodus_term *t, size_t *acc) {
+  term_walk local[TERM_STACK_LOCAL];
+  term_stack st;
+  term_stack_init(&st, local, TERM_STACK_LOCAL, sizeof *local);
+  int rc = 0;
+  for (;;) {
+    bool walk;
+    t = skip_empty_lists(t);
+    if ((rc = size_head(e, t, acc, &walk))) break;
+    if (walk) {
+      term_walk *w = term_stack_push(&st);
+      if (w) {
+        term_walk_init(w, t);
+      } else {
+        term_walk here;
+        term_walk_init(&here, t);
+        for (const nodus_term *c; !rc && (c = term_walk_next(&here));)
+          rc = etf_size(e, c, acc);
+        if (rc) break;
+      }
+    }
+    /* The innermost container's children, scalars in a tight loop. */
+    term_walk *w;
+    t = NULL;
+    size_t sum = *acc;
+    while (!rc && !t && (w = term_stack_top(&st))) {
+      const nodus_term *items = w->t->v.items;
+      size_t i = w->i, end = w->end;
+      while (i < end) {
+        const nodus_term *c = &items[i++];
+        bool leaf;
+        if (c->type == NODUS_T_INT) {
+          sum += int_size(c->v.i);
+        } else if (c->type == NODUS_T_ATOM || c->type == NODUS_T_NIL ||
+                   c->type == NODUS_T_BINARY) {
+          if ((rc = size_head(e, c, &sum, &leaf))) break;
+        } else {
+          t = c;
+          break;
+        }
+      }
+      w->i = i;
+      if (rc || t) break;
+      int r = term_walk_segment_end(w, &t);
+      if (r == TERM_WALK_DONE) term_stack_pop(&st);
+    }
+    *acc = sum;
+    if (rc || !t) break;
+  }
+  term_stack_free(&st);
+  return rc;
+}
+
 /* ---- write pass (the term was validated by etf_size) ------------------- */
 
 static uint8_t *write_u64_le(uint8_t *p, uint64_t m, size_t k) {
@@ -313,7 +368,10 @@ static uint8_t *write_u64_le(uint8_t *p, uint64_t m, size_t k) {
   return p;
 }
 
-static uint8_t *etf_write(enc *e, const nodus_term *t, uint8_t *p) {
+/* A term's own bytes, without its children (as size_head says). */
+TERM_HOT uint8_t *write_head(enc *e, const nodus_term *t, uint8_t *p,
+                           bool *walk) {
+  *walk = false;
   const atom_form *f;
   switch (t->type) {
     case NODUS_T_INT: {
@@ -361,7 +419,7 @@ static uint8_t *etf_write(enc *e, const nodus_term *t, uint8_t *p) {
     case NODUS_T_LIST: {
       uint64_t count;
       const nodus_term *tail = list_end(t, &count);
-      if (count == 0) return etf_write(e, tail, p);
+      assert(count > 0); /* skip_empty_lists */
       if (list_is_string(t, count, tail)) {
         *p++ = ETF_STRING;
         p = put16(p, (uint32_t)count);
@@ -370,18 +428,8 @@ static uint8_t *etf_write(enc *e, const nodus_term *t, uint8_t *p) {
         return p;
       }
       *p++ = ETF_LIST;
-      p = put32(p, (uint32_t)count);
-      for (; t->type == NODUS_T_LIST; t = &t->v.items[t->n])
-        for (uint32_t i = 0; i < t->n; i++) {
-          const nodus_term *el = &t->v.items[i];
-          if (el->type == NODUS_T_INT && (uint64_t)el->v.i <= 255) {
-            *p++ = ETF_SMALL_INTEGER; /* the common element, inline */
-            *p++ = (uint8_t)el->v.i;
-          } else {
-            p = etf_write(e, el, p);
-          }
-        }
-      return etf_write(e, tail, p);
+      *walk = true; /* the cells, then the tail */
+      return put32(p, (uint32_t)count);
     }
     case NODUS_T_TUPLE:
       if (t->n <= 255) {
@@ -391,14 +439,12 @@ static uint8_t *etf_write(enc *e, const nodus_term *t, uint8_t *p) {
         *p++ = ETF_LARGE_TUPLE;
         p = put32(p, t->n);
       }
-      for (uint32_t i = 0; i < t->n; i++) p = etf_write(e, &t->v.items[i], p);
+      *walk = t->n > 0;
       return p;
     case NODUS_T_MAP:
       *p++ = ETF_MAP;
-      p = put32(p, t->n);
-      for (size_t i = 0; i < 2 * (size_t)t->n; i++)
-        p = etf_write(e, &t->v.items[i], p);
-      return p;
+      *walk = t->n > 0;
+      return put32(p, t->n);
     case NODUS_T_BINARY: {
       unsigned bits = t->flags & NODUS_TF_BITS_MASK;
       *p++ = bits ? ETF_BIT_BINARY : ETF_BINARY;
@@ -453,6 +499,57 @@ static uint8_t *etf_write(enc *e, const nodus_term *t, uint8_t *p) {
     }
     default: return p; /* unreachable after etf_size */
   }
+}
+
+/* As etf_size: depth first, a stack of walks, a nested call only when
+ * the stack finds no memory. The children of the innermost container go
+ * in a tight loop until one of them is a container to walk in turn. */
+static uint8_t *etf_write(enc *e, const nodus_term *t, uint8_t *p) {
+  term_walk local[TERM_STACK_LOCAL];
+  term_stack st;
+  term_stack_init(&st, local, TERM_STACK_LOCAL, sizeof *local);
+  for (;;) {
+    bool walk;
+    p = write_head(e, skip_empty_lists(t), p, &walk);
+    if (walk) {
+      term_walk *w = term_stack_push(&st);
+      if (w) {
+        term_walk_init(w, skip_empty_lists(t));
+      } else {
+        term_walk here;
+        term_walk_init(&here, skip_empty_lists(t));
+        for (const nodus_term *c; (c = term_walk_next(&here));)
+          p = etf_write(e, c, p);
+      }
+    }
+    term_walk *w;
+    t = NULL;
+    while (!t && (w = term_stack_top(&st))) {
+      const nodus_term *items = w->t->v.items;
+      size_t i = w->i, end = w->end;
+      while (i < end) {
+        const nodus_term *c = &items[i++];
+        bool leaf;
+        if (c->type == NODUS_T_INT && (uint64_t)c->v.i <= 255) {
+          *p++ = ETF_SMALL_INTEGER; /* the common element, inline */
+          *p++ = (uint8_t)c->v.i;
+        } else if (c->type == NODUS_T_ATOM || c->type == NODUS_T_NIL ||
+                   c->type == NODUS_T_BINARY) {
+          p = write_head(e, c, p, &leaf);
+        } else {
+          t = c;
+          break;
+        }
+      }
+      w->i = i;
+      if (t) break;
+      int r = term_walk_segment_end(w, &t);
+      if (r == TERM_WALK_DONE) term_stack_pop(&st);
+    }
+    if (!t) break;
+  }
+  term_stack_free(&st);
+  return p;
 }
 
 /* ---- public ------------------------------------------------------------ */

@@ -24,16 +24,16 @@
  *    VM writes their atoms as raw UTF-8 bytes, which erl then hands back
  *    as one character per byte: 'é' prints as "Ã©", as in erl, and the
  *    parser reads it back as 'é'.
- *  - terms nested deeper than PRINT_MAX_DEPTH give NODUS_ETOODEEP rather
- *    than exhausting the stack.
+ *
+ * Nesting costs no C stack: containers are frames on a stack of our own
+ * (term_stack.h), so a term nested 100,000 deep prints.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "syntax.h"
-
-#define PRINT_MAX_DEPTH 10000
+#include "term_stack.h"
 
 typedef struct printer {
   term_buf *b;
@@ -173,9 +173,16 @@ static bool is_printable_list(const nodus_term *t) {
   return true;
 }
 
-static int put_term(printer *p, const nodus_term *t, int depth);
+/* A container being printed: what was handed out, what closes it. */
+typedef struct pframe {
+  const nodus_term *t;
+  term_walk w;  /* lists: cells, then the tail */
+  size_t k;     /* children handed out */
+  bool reverse; /* a map printed in reverse stored order */
+} pframe;
 
-static int put_list(printer *p, const nodus_term *t, int depth) {
+/* A list's head: the whole of it when it prints as a string. */
+static bool open_list(printer *p, const nodus_term *t) {
   term_buf *b = p->b;
   if (is_printable_list(t)) {
     term_buf_putc(b, '"');
@@ -183,57 +190,53 @@ static int put_list(printer *p, const nodus_term *t, int depth) {
       for (uint32_t i = 0; i < t->n; i++)
         put_quoted_char(b, (uint32_t)t->v.items[i].v.i, '"');
     term_buf_putc(b, '"');
-    return 0;
+    return false;
   }
   term_buf_putc(b, '[');
-  bool first = true;
-  for (; t->type == NODUS_T_LIST; t = &t->v.items[t->n]) {
-    for (uint32_t i = 0; i < t->n; i++) {
-      if (!first) term_buf_putc(b, ',');
-      first = false;
-      int rc = put_term(p, &t->v.items[i], depth + 1);
-      if (rc) return rc;
+  return true;
+}
+
+/* Maps print in maps:to_list order: key order for up to 32 keys (the
+ * stored order of decoded and C-built maps alike) and, for BEAM's larger
+ * hash-ordered maps, the reverse of the order term_to_binary wrote them
+ * in, which decoded maps keep. */
+static bool map_reversed(const nodus_term *t) {
+  return t->n > 32 && !(t->flags & NODUS_TF_MAP_SORTED);
+}
+
+/* The next child of f with the separator before it, or NULL after the
+ * closing bracket. */
+static const nodus_term *pframe_next(printer *p, pframe *f) {
+  term_buf *b = p->b;
+  const nodus_term *t = f->t;
+  size_t k = f->k++;
+  switch (t->type) {
+    case NODUS_T_TUPLE:
+      if (k == t->n) break;
+      if (k) term_buf_putc(b, ',');
+      return &t->v.items[k];
+    case NODUS_T_MAP: {
+      if (k == 2 * (size_t)t->n) break;
+      size_t pair = k / 2, i = f->reverse ? t->n - 1 - pair : pair;
+      if (k % 2) term_buf_puts(b, " => ");
+      else if (k) term_buf_putc(b, ',');
+      return &t->v.items[2 * i + k % 2];
+    }
+    default: { /* a list */
+      const nodus_term *c = term_walk_next(&f->w);
+      if (c && term_walk_at_tail(&f->w)) {
+        if (c->type == NODUS_T_NIL) c = NULL; /* a proper list */
+        else term_buf_putc(b, '|');
+      } else if (c && k) {
+        term_buf_putc(b, ',');
+      }
+      if (c) return c;
+      term_buf_putc(b, ']');
+      return NULL;
     }
   }
-  if (t->type != NODUS_T_NIL) {
-    term_buf_putc(b, '|');
-    int rc = put_term(p, t, depth + 1);
-    if (rc) return rc;
-  }
-  term_buf_putc(b, ']');
-  return 0;
-}
-
-static int put_items(printer *p, const nodus_term *items, uint32_t n,
-                     int depth) {
-  for (uint32_t i = 0; i < n; i++) {
-    if (i) term_buf_putc(p->b, ',');
-    int rc = put_term(p, &items[i], depth + 1);
-    if (rc) return rc;
-  }
-  return 0;
-}
-
-/* Maps print in their stored order: key order when sorted, and for maps
- * decoded off the wire the order BEAM sent, which is maps:to_list order. */
-/* OTP 25 prints a map in maps:to_list order: key order for up to 32 keys
- * (the stored order of decoded and C-built maps alike) and, for BEAM's
- * larger hash-ordered maps, the reverse of the order term_to_binary wrote
- * them in, which decoded maps keep. */
-static int put_map(printer *p, const nodus_term *t, int depth) {
-  bool reverse = t->n > 32 && !(t->flags & NODUS_TF_MAP_SORTED);
-  term_buf_puts(p->b, "#{");
-  for (uint32_t k = 0; k < t->n; k++) {
-    uint32_t i = reverse ? t->n - 1 - k : k;
-    if (k) term_buf_putc(p->b, ',');
-    int rc = put_term(p, &t->v.items[2 * i], depth + 1);
-    if (rc) return rc;
-    term_buf_puts(p->b, " => ");
-    rc = put_term(p, &t->v.items[2 * i + 1], depth + 1);
-    if (rc) return rc;
-  }
-  term_buf_putc(p->b, '}');
-  return 0;
+  term_buf_putc(b, '}');
+  return NULL;
 }
 
 /* ---- binaries ------------------------------------------------------------ */
@@ -452,23 +455,20 @@ static int put_fun(printer *p, const nodus_term *t) {
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
-static int put_term(printer *p, const nodus_term *t, int depth) {
+/* A term's head: all of a scalar or a string; the opening bracket of a
+ * container with children (*open). */
+static int put_head(printer *p, const nodus_term *t, bool *open) {
   term_buf *b = p->b;
-  if (depth > PRINT_MAX_DEPTH) return NODUS_ETOODEEP;
+  *open = false;
   switch ((nodus_type)t->type) {
     case NODUS_T_INT: term_buf_printf(b, "%" PRId64, t->v.i); return 0;
     case NODUS_T_BIGINT: term_bigint_to_text(t->v.big, b); return 0;
     case NODUS_T_FLOAT: put_float(b, t->v.f); return 0;
     case NODUS_T_ATOM: return put_atom(p, t->v.atom);
     case NODUS_T_NIL: term_buf_puts(b, "[]"); return 0;
-    case NODUS_T_LIST: return put_list(p, t, depth);
-    case NODUS_T_TUPLE: {
-      term_buf_putc(b, '{');
-      int rc = put_items(p, t->v.items, t->n, depth);
-      term_buf_putc(b, '}');
-      return rc;
-    }
-    case NODUS_T_MAP: return put_map(p, t, depth);
+    case NODUS_T_LIST: *open = open_list(p, t); return 0;
+    case NODUS_T_TUPLE: term_buf_putc(b, '{'); *open = true; return 0;
+    case NODUS_T_MAP: term_buf_puts(b, "#{"); *open = true; return 0;
     case NODUS_T_BINARY: put_binary(b, t); return 0;
     case NODUS_T_PID:
     case NODUS_T_PORT:
@@ -477,6 +477,31 @@ static int put_term(printer *p, const nodus_term *t, int depth) {
     case NODUS_T_NONE: break;
   }
   return NODUS_EINVAL;
+}
+
+static int put_term(printer *p, const nodus_term *t) {
+  pframe local[TERM_STACK_LOCAL];
+  term_stack st;
+  term_stack_init(&st, local, TERM_STACK_LOCAL, sizeof *local);
+  int rc = 0;
+  while (t) {
+    bool open;
+    if ((rc = put_head(p, t, &open))) break;
+    if (open) {
+      pframe *f = term_stack_push(&st);
+      if (!f) {
+        rc = NODUS_ENOMEM;
+        break;
+      }
+      *f = (pframe){.t = t, .reverse = t->type == NODUS_T_MAP && map_reversed(t)};
+      if (t->type == NODUS_T_LIST) term_walk_init(&f->w, t);
+    }
+    t = NULL;
+    for (pframe *f; !t && (f = term_stack_top(&st));)
+      if (!(t = pframe_next(p, f))) term_stack_pop(&st);
+  }
+  term_stack_free(&st);
+  return rc;
 }
 
 int nodus_print(const nodus_term *t, const nodus_print_opts *opts,
@@ -489,7 +514,7 @@ int nodus_print(const nodus_term *t, const nodus_print_opts *opts,
                          ? opts->local_node
                          : NODUS_ATOM_NONODE;
   printer p = {&b, local, 0};
-  int rc = put_term(&p, t, 0);
+  int rc = put_term(&p, t);
   if (rc == 0 && b.err) rc = b.err;
   if (rc == 0 && !b.data) term_buf_put(&b, "", 0), rc = b.err;
   if (rc) {

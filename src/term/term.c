@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "term_internal.h"
+#include "term_stack.h"
 
 /* ---- refcounted payloads ----------------------------------------------- */
 
@@ -425,19 +426,12 @@ static inline bool owns_heap(uint8_t type) {
            type == NODUS_T_NIL);
 }
 
-void nodus_term_free(nodus_term *t) {
-  if (!t) return;
+static inline bool has_items(uint8_t type) {
+  return type == NODUS_T_TUPLE || type == NODUS_T_LIST || type == NODUS_T_MAP;
+}
+
+static void free_leaf(nodus_term *t) {
   switch (t->type) {
-    case NODUS_T_TUPLE:
-    case NODUS_T_LIST:
-    case NODUS_T_MAP: {
-      /* Skip the scalars: a list of 1,000 integers is one free(). */
-      size_t n = item_slots(t);
-      for (size_t i = 0; i < n; i++)
-        if (owns_heap(t->v.items[i].type)) nodus_term_free(&t->v.items[i]);
-      free(t->v.items);
-      break;
-    }
     case NODUS_T_BIGINT: term_big_release(t->v.big); break;
     case NODUS_T_BINARY:
     case NODUS_T_FUN: term_bin_release(t->v.bin); break;
@@ -446,30 +440,69 @@ void nodus_term_free(nodus_term *t) {
     case NODUS_T_REF: free(t->v.id); break;
     default: break;
   }
-  memset(t, 0, sizeof *t);
 }
 
-int nodus_copy(nodus_term *dst, const nodus_term *src) {
+/* The containers still to free wait in the item arrays being freed, so
+ * freeing takes no memory and no recursion, however deep the term: each
+ * array's containers are packed behind its slot 0, which links to the
+ * array that waited before it. A count of up to 48 bits fits n and
+ * reserved. */
+static void chain_set(nodus_term *slot0, nodus_term *next, size_t count) {
+  slot0->v.items = next;
+  slot0->n = (uint32_t)count;
+  slot0->reserved = (uint16_t)((uint64_t)count >> 32);
+}
+
+static size_t chain_count(const nodus_term *slot0) {
+  return (size_t)((uint64_t)slot0->reserved << 32 | slot0->n);
+}
+
+void nodus_term_free(nodus_term *t) {
+  if (!t) return;
+  if (!has_items(t->type)) {
+    free_leaf(t);
+    memset(t, 0, sizeof *t);
+    return;
+  }
+  nodus_term cur = *t, *waiting = NULL;
+  memset(t, 0, sizeof *t);
+  for (;;) {
+    nodus_term *a = cur.v.items;
+    size_t n = item_slots(&cur), w = n;
+    /* Leaves go now (a list of 1,000 integers is one free()); the
+     * containers move to the end, a[w..n). */
+    for (size_t i = n; i-- > 0;) {
+      uint8_t type = a[i].type;
+      if (type < NODUS_T_BIGINT || !owns_heap(type)) continue; /* scalars */
+      if (has_items(type)) a[--w] = a[i];
+      else free_leaf(&a[i]);
+    }
+    if (w < n) { /* the first goes next, the rest wait behind slot 0 */
+      cur = a[w++];
+      memmove(a + 1, a + w, (n - w) * sizeof *a);
+      chain_set(&a[0], waiting, n - w);
+      waiting = a;
+      continue;
+    }
+    free(a);
+    for (;;) {
+      if (!waiting) return;
+      size_t count = chain_count(&waiting[0]);
+      if (count) {
+        cur = waiting[count];
+        chain_set(&waiting[0], waiting[0].v.items, count - 1);
+        break;
+      }
+      nodus_term *next = waiting[0].v.items;
+      free(waiting);
+      waiting = next;
+    }
+  }
+}
+
+TERM_HOT int copy_leaf(nodus_term *dst, const nodus_term *src) {
   *dst = *src;
   switch (src->type) {
-    case NODUS_T_TUPLE:
-    case NODUS_T_LIST:
-    case NODUS_T_MAP: {
-      size_t n = item_slots(src);
-      nodus_term *items = term_items_alloc(n);
-      if (!items) goto nomem;
-      for (size_t i = 0; i < n; i++) {
-        int rc = nodus_copy(&items[i], &src->v.items[i]);
-        if (rc) {
-          while (i-- > 0) nodus_term_free(&items[i]);
-          free(items);
-          memset(dst, 0, sizeof *dst);
-          return rc;
-        }
-      }
-      dst->v.items = items;
-      return 0;
-    }
     case NODUS_T_BIGINT: term_big_retain(src->v.big); return 0;
     case NODUS_T_BINARY:
     case NODUS_T_FUN: term_bin_retain(src->v.bin); return 0;
@@ -477,12 +510,63 @@ int nodus_copy(nodus_term *dst, const nodus_term *src) {
     case NODUS_T_PORT:
     case NODUS_T_REF:
       dst->v.id = malloc(sizeof *dst->v.id);
-      if (!dst->v.id) goto nomem;
+      if (!dst->v.id) {
+        memset(dst, 0, sizeof *dst);
+        return NODUS_ENOMEM;
+      }
       *dst->v.id = *src->v.id;
       return 0;
     default: return 0;
   }
-nomem:
-  memset(dst, 0, sizeof *dst);
-  return NODUS_ENOMEM;
+}
+
+/* dst gets src's shape and a zeroed item array of its own. */
+static int copy_shell(nodus_term *dst, const nodus_term *src) {
+  *dst = *src;
+  dst->v.items = term_items_alloc(item_slots(src));
+  if (!dst->v.items) {
+    memset(dst, 0, sizeof *dst);
+    return NODUS_ENOMEM;
+  }
+  return 0;
+}
+
+typedef struct copy_frame {
+  const nodus_term *src;
+  nodus_term *dst;
+  size_t i, n;
+} copy_frame;
+
+/* Depth first with a stack of our own (term_stack.h). The copy's arrays
+ * are zeroed, so on failure what was built so far frees cleanly. */
+int nodus_copy(nodus_term *dst, const nodus_term *src) {
+  if (!has_items(src->type)) return copy_leaf(dst, src);
+  int rc = copy_shell(dst, src);
+  if (rc) return rc;
+  copy_frame local[TERM_STACK_LOCAL], *f;
+  term_stack st;
+  term_stack_init(&st, local, TERM_STACK_LOCAL, sizeof *local);
+  f = term_stack_push(&st);
+  *f = (copy_frame){src, dst, 0, item_slots(src)};
+  while ((f = term_stack_top(&st))) {
+    if (f->i == f->n) {
+      term_stack_pop(&st);
+      continue;
+    }
+    const nodus_term *s = &f->src->v.items[f->i];
+    nodus_term *d = &f->dst->v.items[f->i++];
+    if (!has_items(s->type)) {
+      if ((rc = copy_leaf(d, s))) break;
+      continue;
+    }
+    if ((rc = copy_shell(d, s))) break;
+    if (!(f = term_stack_push(&st))) {
+      rc = NODUS_ENOMEM;
+      break;
+    }
+    *f = (copy_frame){s, d, 0, item_slots(s)};
+  }
+  term_stack_free(&st);
+  if (rc) nodus_term_free(dst);
+  return rc;
 }
