@@ -69,6 +69,14 @@ typedef struct nodus_node_opts {
    * its connection stays up. */
   size_t max_message;   /* bytes of one message: 256 MiB */
   size_t max_new_atoms; /* atoms one message may create: 131,072 */
+  unsigned max_fragmented;       /* messages arriving in fragments at
+                                    once, per connection: 64 */
+  unsigned max_fragmented_total; /* the same over all connections: 1,024 */
+  size_t max_fragment_bytes;     /* bytes those hold, over all
+                                    connections: 1 GiB */
+  unsigned fragment_timeout_ms;  /* longest wait for a message's next
+                                    fragment (checked at each frame and
+                                    tick): 60,000 */
   nodus_log_fn log;           /* NULL: the default hook */
   void *log_arg;
   /* The services the node runs, NULL-terminated (nodus/service.h);

@@ -22,7 +22,6 @@
 
 #define READ_BUF_SIZE (256 * 1024)
 #define SETUP_TIMEOUT_MS 7000 /* BEAM's net_setuptime */
-#define MAX_OPEN_FRAGMENTS 64
 
 typedef struct out_buf {
   uint8_t *data;
@@ -49,6 +48,7 @@ struct dist_conn {
 
   dist_frame_reader reader;
   dist_defrag defrag;
+  dist_limits own_limits; /* when cfg.limits is NULL */
   uint8_t *rbuf;
 
   out_buf out, fly; /* accumulating, in flight */
@@ -71,6 +71,30 @@ static void conn_log(dist_conn *c, int level, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   c->cfg.log(c->cfg.arg, level, msg);
+}
+
+/* A message dropped for a limit, the connection kept: one line, unless
+ * the node's budget for such lines is spent for now. */
+static void log_drop(dist_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void log_drop(dist_conn *c, const char *fmt, ...) {
+  uint64_t held;
+  if (!dist_ratelimit_allow(&c->cfg.limits->drop_log, uv_now(c->cfg.loop),
+                            &held))
+    return;
+  char what[300], more[64] = "";
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (held)
+    snprintf(more, sizeof more, " (%llu more not logged)",
+             (unsigned long long)held);
+  const dist_hs_peer *peer = dist_hs_peer_info(c->hs);
+  conn_log(c, NODUS_LOG_WARN, "dropped a message from %s: %s; the "
+           "connection stays%s", peer->name[0] ? peer->name : "a peer",
+           what, more);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -110,15 +134,22 @@ static int conn_new(const dist_conn_config *cfg, bool initiator,
   c->cfg = *cfg;
   c->cfg.hs.initiator = initiator;
   if (!c->cfg.fragment_size) c->cfg.fragment_size = DIST_FRAGMENT_SIZE;
-  if (!c->cfg.max_message) c->cfg.max_message = 256u << 20;
+  if (!c->cfg.limits) {
+    dist_limits_defaults(&c->own_limits);
+    c->cfg.limits = &c->own_limits;
+  }
   c->rbuf = malloc(READ_BUF_SIZE);
   if (!c->rbuf || dist_hs_new(&c->hs, &c->cfg.hs)) {
     free(c->rbuf);
     free(c);
     return NODUS_ENOMEM;
   }
-  dist_frame_reader_init(&c->reader, c->cfg.max_message + 64);
-  dist_defrag_init(&c->defrag, MAX_OPEN_FRAGMENTS, c->cfg.max_message);
+  const dist_limits *lim = c->cfg.limits;
+  /* A frame holds a message and at most its distribution header. */
+  dist_frame_reader_init(&c->reader, lim->max_message + 64);
+  dist_defrag_init(&c->defrag, lim->max_fragmented, lim->max_message);
+  c->defrag.timeout_ms = lim->fragment_timeout_ms;
+  c->defrag.shared = &c->cfg.limits->frag;
   uv_tcp_init(cfg->loop, &c->tcp);
   uv_timer_init(cfg->loop, &c->timer);
   uv_prepare_init(cfg->loop, &c->flusher);
@@ -309,6 +340,9 @@ static void on_timer(uv_timer_t *t) {
                                    : "handshake timed out");
     return;
   }
+  if (dist_defrag_expire(&c->defrag, uv_now(c->cfg.loop)) ==
+      DIST_DEFRAG_DROPPED)
+    log_drop(c, "%s", c->defrag.why);
   if (c->read_since_tick) c->quiet_ticks = 0;
   else if (++c->quiet_ticks >= 4) {
     dist_conn_close(c, "net_tick_timeout: peer silent for a whole ticktime");
@@ -355,9 +389,21 @@ static void read_frames(dist_conn *c, const uint8_t *data, size_t len) {
       return;
     }
     if (rc == 0) return;
+    if (rc == DIST_FRAME_SKIPPED) {
+      log_drop(c, "a frame of %zu bytes, over %zu (max_message)", flen,
+               c->cfg.limits->max_message);
+      continue;
+    }
     if (flen == 0) continue; /* a tick */
     dist_msg msg;
-    rc = dist_defrag_frame(&c->defrag, frame, flen, &msg);
+    uint64_t now = uv_now(c->cfg.loop);
+    if (dist_defrag_expire(&c->defrag, now) == DIST_DEFRAG_DROPPED)
+      log_drop(c, "%s", c->defrag.why);
+    rc = dist_defrag_frame(&c->defrag, frame, flen, now, &msg);
+    if (rc == DIST_DEFRAG_DROPPED) {
+      log_drop(c, "%s", c->defrag.why);
+      continue;
+    }
     if (rc < 0) {
       char why[96];
       snprintf(why, sizeof why, "bad message header: %s", nodus_strerror(rc));

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "distribution/handshake.h"
+#include "distribution/limits.h"
 
 typedef struct dist_conn dist_conn;
 
@@ -36,7 +37,10 @@ typedef struct dist_conn_config {
   uv_loop_t *loop;
   dist_hs_config hs; /* initiator is set by connect/accept */
   unsigned ticktime_ms;
-  size_t max_message;   /* bigger incoming messages close the connection */
+  /* What the peer may send, shared by the node's connections (counts,
+   * the drop log's budget); NULL: the defaults, nothing shared. Over a
+   * limit a message is dropped alone, with a rate-limited line. */
+  dist_limits *limits;
   size_t fragment_size; /* outgoing fragments when negotiated; 0: 64 KiB */
   dist_conn_callbacks cb;
   void *arg;

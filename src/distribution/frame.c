@@ -2,6 +2,8 @@
 #include "distribution/frame.h"
 #include "distribution/wire.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,14 @@ int dist_frame_next(dist_frame_reader *r, const uint8_t *data, size_t len,
                     size_t *used, const uint8_t **frame, size_t *frame_len) {
   size_t pos = 0;
   *used = 0;
+  if (r->skip) { /* the rest of a frame over max_frame: thrown away */
+    pos = r->skip < len ? r->skip : len;
+    r->skip -= pos;
+    if (r->skip) {
+      *used = pos;
+      return 0;
+    }
+  }
   /* The length prefix, possibly split over calls. */
   while (r->hdr_have < 4) {
     if (pos == len) {
@@ -45,9 +55,15 @@ int dist_frame_next(dist_frame_reader *r, const uint8_t *data, size_t len,
     r->need = get32(r->hdr);
     r->have = 0;
     if (r->need > r->max_frame) {
-      *used = pos;
+      /* The length tells where the next frame starts: only this one goes. */
       r->hdr_have = 0;
-      return NODUS_ETOOBIG;
+      r->skip = r->need;
+      size_t take = r->skip < len - pos ? r->skip : len - pos;
+      r->skip -= take;
+      *used = pos + take;
+      *frame = NULL;
+      *frame_len = r->need;
+      return DIST_FRAME_SKIPPED;
     }
     if (r->need == 0) { /* tick */
       r->hdr_have = 0;
@@ -89,7 +105,12 @@ int dist_frame_next(dist_frame_reader *r, const uint8_t *data, size_t len,
   return 1;
 }
 
-/* ---- reassembly ------------------------------------------------------- */
+/* ---- reassembly -------------------------------------------------------
+ *
+ * A message over a limit is dropped alone: its sequence stays known, as
+ * one being thrown away, so its later fragments are read and dropped
+ * instead of breaking the stream. Such records are few and small; the
+ * oldest goes when there are more than max_open. */
 
 struct dist_defrag_seq {
   dist_defrag_seq *next;
@@ -97,6 +118,8 @@ struct dist_defrag_seq {
   uint64_t next_frag; /* the FragId we expect next */
   uint8_t *buf;
   size_t len, cap;
+  uint64_t last_ms; /* when its last fragment came */
+  bool discard;     /* dropped: its fragments are thrown away */
 };
 
 void dist_defrag_init(dist_defrag *d, size_t max_open, size_t max_bytes) {
@@ -110,15 +133,30 @@ static void seq_free(dist_defrag_seq *s) {
   free(s);
 }
 
+/* s gives back what it counted against d's and the node's limits. */
+static void seq_release(dist_defrag *d, dist_defrag_seq *s) {
+  d->buffered -= s->len;
+  if (d->shared) d->shared->bytes -= s->len;
+  if (!s->discard) {
+    d->open--;
+    if (d->shared) d->shared->open--;
+  } else {
+    d->discarding--;
+  }
+}
+
 void dist_defrag_free(dist_defrag *d) {
   dist_defrag_seq *s = d->seqs;
   while (s) {
     dist_defrag_seq *n = s->next;
+    seq_release(d, s);
     seq_free(s);
     s = n;
   }
   free(d->done);
+  dist_defrag_shared *shared = d->shared;
   memset(d, 0, sizeof *d);
+  d->shared = shared;
 }
 
 static dist_defrag_seq **seq_find(dist_defrag *d, uint64_t id) {
@@ -127,9 +165,51 @@ static dist_defrag_seq **seq_find(dist_defrag *d, uint64_t id) {
   return pp;
 }
 
+static void seq_unlink(dist_defrag *d, dist_defrag_seq *s) {
+  dist_defrag_seq **pp = seq_find(d, s->id);
+  *pp = s->next;
+  seq_release(d, s);
+  seq_free(s);
+}
+
+/* Keeps the records of messages thrown away bounded: the oldest (last
+ * in the list) go first, never `keep`. */
+static void trim_discarding(dist_defrag *d, const dist_defrag_seq *keep) {
+  size_t max = d->max_open ? d->max_open : 1;
+  while (d->discarding > max) {
+    dist_defrag_seq *old = NULL;
+    for (dist_defrag_seq *p = d->seqs; p; p = p->next)
+      if (p->discard && p != keep) old = p;
+    if (!old) return;
+    seq_unlink(d, old);
+  }
+}
+
+/* s goes over a limit: its message is dropped, its fragments thrown away
+ * from now on. why: a format with one %zu, the limit. */
+static int seq_drop(dist_defrag *d, dist_defrag_seq *s, const char *why,
+                    size_t limit) {
+  if (why) snprintf(d->why, sizeof d->why, why, limit);
+  seq_release(d, s);
+  free(s->buf);
+  s->buf = NULL;
+  s->len = s->cap = 0;
+  s->discard = true;
+  d->discarding++;
+  trim_discarding(d, s);
+  return DIST_DEFRAG_DROPPED;
+}
+
+/* 0, DIST_DEFRAG_DROPPED (s dropped) or NODUS_ENOMEM. */
 static int seq_append(dist_defrag *d, dist_defrag_seq *s, const uint8_t *p,
                       size_t n) {
-  if (n > d->max_bytes - d->buffered) return NODUS_ETOOBIG;
+  if (n > d->max_bytes - s->len)
+    return seq_drop(d, s, "a message in fragments over %zu bytes "
+                          "(max_message)", d->max_bytes);
+  if (d->shared && n > d->shared->max_bytes - d->shared->bytes)
+    return seq_drop(d, s, "%zu bytes in incomplete messages in fragments on "
+                          "this node (max_fragment_bytes)",
+                    d->shared->max_bytes);
   if (s->len + n > s->cap) {
     size_t cap = s->cap ? s->cap : 4096;
     while (cap < s->len + n) cap *= 2;
@@ -141,6 +221,7 @@ static int seq_append(dist_defrag *d, dist_defrag_seq *s, const uint8_t *p,
   if (n) memcpy(s->buf + s->len, p, n);
   s->len += n;
   d->buffered += n;
+  if (d->shared) d->shared->bytes += n;
   return 0;
 }
 
@@ -148,8 +229,7 @@ static int seq_append(dist_defrag *d, dist_defrag_seq *s, const uint8_t *p,
 static int seq_finish(dist_defrag *d, dist_defrag_seq **pp, dist_msg *msg) {
   dist_defrag_seq *s = *pp;
   *pp = s->next;
-  d->open--;
-  d->buffered -= s->len;
+  seq_release(d, s);
   free(d->done);
   d->done = s->buf;
   msg->data = s->buf;
@@ -168,7 +248,7 @@ static int atom_cache_refs(const uint8_t *p, size_t left) {
 }
 
 static int frag_start(dist_defrag *d, const uint8_t *f, size_t len,
-                      dist_msg *msg) {
+                      uint64_t now, dist_msg *msg) {
   if (len < 19) return NODUS_EBADETF;
   uint64_t id = get64(f + 2), frag = get64(f + 10);
   int rc = atom_cache_refs(f + 18, len - 18);
@@ -183,38 +263,66 @@ static int frag_start(dist_defrag *d, const uint8_t *f, size_t len,
     msg->versioned = false;
     return 1;
   }
-  if (d->open >= d->max_open) return NODUS_ETOOBIG;
   dist_defrag_seq *s = calloc(1, sizeof *s);
   if (!s) return NODUS_ENOMEM;
   s->id = id;
   s->next_frag = frag - 1;
-  rc = seq_append(d, s, body, n);
-  if (rc < 0) {
-    seq_free(s);
-    return rc;
-  }
+  s->last_ms = now;
   s->next = d->seqs;
   d->seqs = s;
-  d->open++;
-  return 0;
+  d->open++; /* counted first, so a drop gives it back */
+  if (d->shared) d->shared->open++;
+  if (d->open > d->max_open)
+    return seq_drop(d, s, "more than %zu messages in fragments at once on "
+                          "this connection (max_fragmented)", d->max_open);
+  if (d->shared && d->shared->open > d->shared->max_open)
+    return seq_drop(d, s, "more than %zu messages in fragments at once on "
+                          "this node (max_fragmented_total)",
+                    d->shared->max_open);
+  rc = seq_append(d, s, body, n);
+  if (rc == NODUS_ENOMEM) seq_unlink(d, s);
+  return rc;
 }
 
 static int frag_cont(dist_defrag *d, const uint8_t *f, size_t len,
-                     dist_msg *msg) {
+                     uint64_t now, dist_msg *msg) {
   if (len < 18) return NODUS_EBADETF;
   uint64_t id = get64(f + 2), frag = get64(f + 10);
   dist_defrag_seq **pp = seq_find(d, id);
   dist_defrag_seq *s = *pp;
   if (!s || frag != s->next_frag) return NODUS_EBADETF;
-  int rc = seq_append(d, s, f + 18, len - 18);
+  s->last_ms = now;
+  int rc = s->discard ? 0 : seq_append(d, s, f + 18, len - 18);
   if (rc < 0) return rc;
-  if (frag == 1) return seq_finish(d, pp, msg);
+  if (frag == 1) {
+    if (!s->discard) return seq_finish(d, pp, msg);
+    seq_unlink(d, s); /* its last fragment: nothing more will come */
+    return rc;
+  }
   s->next_frag--;
-  return 0;
+  return rc;
+}
+
+int dist_defrag_expire(dist_defrag *d, uint64_t now_ms) {
+  if (!d->timeout_ms || !d->open) return 0;
+  size_t dropped = 0, max = d->max_open;
+  d->max_open = SIZE_MAX; /* no trimming while the list is walked */
+  for (dist_defrag_seq *s = d->seqs; s; s = s->next) {
+    if (s->discard || now_ms - s->last_ms <= d->timeout_ms) continue;
+    seq_drop(d, s, NULL, 0);
+    dropped++;
+  }
+  d->max_open = max;
+  trim_discarding(d, NULL);
+  if (!dropped) return 0;
+  snprintf(d->why, sizeof d->why, "%zu message%s in fragments waited more "
+           "than %llu ms for a fragment (fragment_timeout_ms)", dropped,
+           dropped == 1 ? "" : "s", (unsigned long long)d->timeout_ms);
+  return DIST_DEFRAG_DROPPED;
 }
 
 int dist_defrag_frame(dist_defrag *d, const uint8_t *f, size_t len,
-                      dist_msg *msg) {
+                      uint64_t now_ms, dist_msg *msg) {
   if (len < 2) return NODUS_EBADETF;
   if (f[0] == DIST_PASS_THROUGH) {
     if (f[1] != VERSION_MAGIC) return NODUS_EBADETF;
@@ -234,8 +342,8 @@ int dist_defrag_frame(dist_defrag *d, const uint8_t *f, size_t len,
     msg->versioned = false;
     return 1;
   }
-  case DIST_FRAG_HEADER: return frag_start(d, f, len, msg);
-  case DIST_FRAG_CONT: return frag_cont(d, f, len, msg);
+  case DIST_FRAG_HEADER: return frag_start(d, f, len, now_ms, msg);
+  case DIST_FRAG_CONT: return frag_cont(d, f, len, now_ms, msg);
   default: return NODUS_EBADETF;
   }
 }

@@ -32,18 +32,24 @@
 /* ---- reading frames --------------------------------------------------- */
 
 typedef struct dist_frame_reader {
-  size_t max_frame; /* a longer frame is an error */
+  size_t max_frame; /* a longer frame is skipped */
   uint8_t hdr[4];
   size_t hdr_have;
   uint8_t *buf; /* a frame split across inputs is gathered here */
   size_t need, have, cap;
+  size_t skip; /* bytes left of a frame being skipped */
 } dist_frame_reader;
+
+/* dist_frame_next: a frame over max_frame starts; its bytes are skipped. */
+#define DIST_FRAME_SKIPPED 2
 
 void dist_frame_reader_init(dist_frame_reader *r, size_t max_frame);
 void dist_frame_reader_free(dist_frame_reader *r);
 /* Takes bytes from data until one frame is complete. Returns 1 with
  * *frame and *frame_len set (len 0 = tick), 0 when all of data was taken and
- * no frame is complete yet, or NODUS_ETOOBIG (frame over max_frame) /
+ * no frame is complete yet, DIST_FRAME_SKIPPED with *frame_len the length
+ * of a frame over max_frame (the framing allows dropping it alone: its
+ * bytes are read and thrown away by the calls that follow), or
  * NODUS_ENOMEM. *used says how much of data was taken; call again with
  * the rest. The frame points into data when it lay wholly there
  * (zero-copy), else into the reader; valid until the next call. */
@@ -62,26 +68,48 @@ typedef struct dist_msg {
 
 typedef struct dist_defrag_seq dist_defrag_seq;
 
+/* What the reassemblers of all of a node's connections use together. */
+typedef struct dist_defrag_shared {
+  size_t max_open;  /* messages in fragments at once, all connections */
+  size_t max_bytes; /* bytes they hold, all connections */
+  size_t open, bytes;
+} dist_defrag_shared;
+
 typedef struct dist_defrag {
-  size_t max_open;  /* sequences open at once */
-  size_t max_bytes; /* bytes buffered over all open sequences */
+  size_t max_open;  /* messages in fragments at once */
+  size_t max_bytes; /* bytes of one message */
+  uint64_t timeout_ms; /* longest wait for a message's next fragment; 0:
+                          none (dist_defrag_expire) */
+  dist_defrag_shared *shared; /* NULL: no node-wide bounds */
   size_t buffered;
   dist_defrag_seq *seqs; /* singly linked, few at a time */
-  size_t open;
+  size_t open;       /* being reassembled */
+  size_t discarding; /* dropped, their remaining fragments thrown away */
   uint8_t *done; /* the last reassembled message, owned until next call */
+  char why[160]; /* after DIST_DEFRAG_DROPPED: which message, and why */
 } dist_defrag;
+
+/* dist_defrag_frame, dist_defrag_expire: a message was dropped (d->why). */
+#define DIST_DEFRAG_DROPPED 2
 
 void dist_defrag_init(dist_defrag *d, size_t max_open, size_t max_bytes);
 void dist_defrag_free(dist_defrag *d);
-/* One non-tick frame in. Returns 1 with *msg filled when a whole message
- * is ready (pointing into the frame, or into d for a reassembled one;
- * valid until the next call), 0 when the frame was a fragment of a message
- * still open, or a negative code: NODUS_EBADETF (malformed header, unknown
- * sequence, fragment out of order, duplicate sequence), NODUS_EUNSUPPORTED
- * (atom cache refs), NODUS_ETOOBIG (max_open / max_bytes exceeded),
- * NODUS_ENOMEM. After an error the connection should be closed. */
+/* One non-tick frame in, at now_ms. Returns 1 with *msg filled when a
+ * whole message is ready (pointing into the frame, or into d for a
+ * reassembled one; valid until the next call), 0 when the frame was a
+ * fragment of a message still open (or of one being thrown away),
+ * DIST_DEFRAG_DROPPED when it made a message go over a limit (max_open,
+ * max_bytes, or the shared ones): that message alone is dropped, d->why
+ * says why, and its remaining fragments are thrown away as they come.
+ * Or a negative code: NODUS_EBADETF (malformed header, unknown sequence,
+ * fragment out of order, duplicate sequence), NODUS_EUNSUPPORTED (atom
+ * cache refs), NODUS_ENOMEM. After an error the connection should be
+ * closed. */
 int dist_defrag_frame(dist_defrag *d, const uint8_t *frame, size_t len,
-                      dist_msg *msg);
+                      uint64_t now_ms, dist_msg *msg);
+/* Drops the messages whose next fragment is more than timeout_ms late
+ * at now_ms: DIST_DEFRAG_DROPPED (d->why says how many) or 0. */
+int dist_defrag_expire(dist_defrag *d, uint64_t now_ms);
 
 /* ---- writing ---------------------------------------------------------- */
 

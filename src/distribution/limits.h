@@ -10,13 +10,26 @@
 
 #include "distribution/ratelimit.h"
 
+#include "distribution/frame.h"
+
 #define DIST_DEFAULT_MAX_MESSAGE ((size_t)256 << 20)
 #define DIST_DEFAULT_MAX_NEW_ATOMS 131072
+#define DIST_DEFAULT_MAX_FRAGMENTED 64
+#define DIST_DEFAULT_MAX_FRAGMENTED_TOTAL 1024
+#define DIST_DEFAULT_MAX_FRAGMENT_BYTES ((size_t)1 << 30)
+#define DIST_DEFAULT_FRAGMENT_TIMEOUT_MS 60000
 
 typedef struct dist_limits {
   size_t max_message;            /* bytes of one message */
   size_t max_new_atoms;          /* atoms one message may create */
+  unsigned max_fragmented;       /* messages in fragments at once, per
+                                    connection */
+  unsigned max_fragmented_total; /* the same over all connections */
+  size_t max_fragment_bytes;     /* bytes they hold, over all connections */
+  unsigned fragment_timeout_ms;  /* longest wait for a message's next
+                                    fragment */
   /* Shared by every connection of the node (on its loop). */
+  dist_defrag_shared frag; /* the two totals above, and their counts */
   dist_ratelimit drop_log; /* lines about dropped messages */
 } dist_limits;
 

@@ -360,7 +360,7 @@ static dist_conn_config conn_config(dist_peers *ps) {
              .decide = decide,
              .arg = ps},
       .ticktime_ms = ps->cfg.ticktime_ms,
-      .max_message = ps->cfg.limits.max_message,
+      .limits = &ps->cfg.limits,
       .cb = {.on_up = on_up,
              .on_named = on_named,
              .on_message = on_message,

@@ -3,7 +3,9 @@
  * error paths are reached. Must never crash or leak, and how the bytes
  * arrive must not matter: read in chunks of that size and read all at
  * once, the same frames and whole messages come out, then the same error
- * or none, and every frame and message stays within its limits. */
+ * or none, and every frame and message stays within its limits. A frame
+ * or message over a limit is dropped alone (skipped, thrown away), and
+ * the node-wide counts all come back when the reassembler goes. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +35,10 @@ static void run(const uint8_t *data, size_t size, size_t chunk, outcome *o) {
   dist_frame_reader r;
   dist_defrag d;
   dist_frame_reader_init(&r, MAX_FRAME);
-  dist_defrag_init(&d, 4, MAX_BYTES);
+  dist_defrag_init(&d, 4, MAX_BYTES / 2);
+  dist_defrag_shared sh = {.max_open = 6, .max_bytes = MAX_BYTES};
+  d.shared = &sh;
+  d.timeout_ms = 3;
   size_t pos = 0;
   while (pos < size && !o->error) {
     size_t n = chunk ? chunk : size - pos;
@@ -50,10 +55,16 @@ static void run(const uint8_t *data, size_t size, size_t chunk, outcome *o) {
         o->error = rc;
         break;
       }
-      FUZZ_ASSERT(rc == 0 || rc == 1);
+      FUZZ_ASSERT(rc == 0 || rc == 1 || rc == DIST_FRAME_SKIPPED);
       if (rc == 0) {
         FUZZ_ASSERT(pos == end); /* 0: all of it taken */
         break;
+      }
+      if (rc == DIST_FRAME_SKIPPED) { /* over the limit: dropped alone */
+        FUZZ_ASSERT(fl > MAX_FRAME);
+        mix_u64(o, 3);
+        mix_u64(o, fl);
+        continue;
       }
       FUZZ_ASSERT(fl <= MAX_FRAME);
       mix_u64(o, 1);
@@ -65,12 +76,17 @@ static void run(const uint8_t *data, size_t size, size_t chunk, outcome *o) {
       }
       o->frames++;
       dist_msg m;
-      rc = dist_defrag_frame(&d, f, fl, &m);
+      rc = dist_defrag_frame(&d, f, fl, o->frames, &m);
       if (rc < 0) {
         o->error = rc;
         break;
       }
-      FUZZ_ASSERT(rc == 0 || rc == 1);
+      FUZZ_ASSERT(rc == 0 || rc == 1 || rc == DIST_DEFRAG_DROPPED);
+      FUZZ_ASSERT(d.open <= 4 && sh.open <= 6 && sh.bytes <= MAX_BYTES);
+      if (rc == DIST_DEFRAG_DROPPED) mix_u64(o, 4);
+      /* A message waiting more than 3 frames for its next fragment goes. */
+      if (dist_defrag_expire(&d, o->frames) == DIST_DEFRAG_DROPPED)
+        mix_u64(o, 5);
       if (rc == 1) {
         /* In the frame, or reassembled within the limit. */
         FUZZ_ASSERT(m.len <= (fl > MAX_BYTES ? fl : MAX_BYTES));
@@ -84,6 +100,7 @@ static void run(const uint8_t *data, size_t size, size_t chunk, outcome *o) {
   }
   dist_frame_reader_free(&r);
   dist_defrag_free(&d);
+  FUZZ_ASSERT(sh.open == 0 && sh.bytes == 0); /* all given back */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

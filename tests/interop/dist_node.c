@@ -2,7 +2,8 @@
  *
  *   dist_node --name NAME [--cookie C] [--epmd-port P] [--ticktime-ms MS]
  *             [--hidden] [--atom-headroom N] [--max-new-atoms N]
- *             [--max-message BYTES]
+ *             [--max-message BYTES] [--max-fragmented N]
+ *             [--fragment-timeout-ms MS]
  *
  * --atom-headroom N sets the process's atom table limit to the atoms
  * there are once the node is up, plus N (a small table for the atom
@@ -963,6 +964,10 @@ int main(int argc, char **argv) {
       opts.max_new_atoms = strtoull(v, NULL, 10), i++;
     else if (!strcmp(a, "--max-message") && v)
       opts.max_message = strtoull(v, NULL, 10), i++;
+    else if (!strcmp(a, "--max-fragmented") && v)
+      opts.max_fragmented = (unsigned)atoi(v), i++;
+    else if (!strcmp(a, "--fragment-timeout-ms") && v)
+      opts.fragment_timeout_ms = (unsigned)atoi(v), i++;
     else {
       fprintf(stderr, "dist_node: bad option '%s' (see the source)\n", a);
       return 2;

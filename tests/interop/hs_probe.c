@@ -191,7 +191,7 @@ static void frame_loop(int fd, const uint8_t *rest, size_t rest_len,
         printf("FRAME %zu len=%zu head=%s\n", frames, flen, head);
       parts++;
       dist_msg m;
-      rc = dist_defrag_frame(&df, f, flen, &m);
+      rc = dist_defrag_frame(&df, f, flen, 0, &m);
       if (rc < 0) {
         printf("DEFRAG ERROR %d\n", rc);
         goto out;

@@ -51,16 +51,35 @@ static void test_reader(void) {
     if (chunk == n) CHECK(zero_copy_seen);
     dist_frame_reader_free(&r);
   }
-  /* Over the limit. */
+  /* Over the limit: that frame is skipped, the next one read. */
   dist_frame_reader r;
   dist_frame_reader_init(&r, 4);
   size_t used;
   const uint8_t *f;
   size_t fl;
   n = put_frame(wire, (const uint8_t *)"hello", 5);
-  CHECK_RC(dist_frame_next(&r, wire, n, &used, &f, &fl), NODUS_ETOOBIG);
-  uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
-  CHECK_RC(dist_frame_next(&r, huge, 4, &used, &f, &fl), NODUS_ETOOBIG);
+  n += put_frame(wire + n, (const uint8_t *)"ok", 2);
+  CHECK_RC(dist_frame_next(&r, wire, n, &used, &f, &fl), DIST_FRAME_SKIPPED);
+  CHECK(fl == 5 && used == 9);
+  CHECK_RC(dist_frame_next(&r, wire + used, n - used, &used, &f, &fl), 1);
+  CHECK(fl == 2 && memcmp(f, "ok", 2) == 0);
+  /* Byte by byte: skipped once, then the next frame whole. */
+  int skipped = 0, frames = 0;
+  for (size_t i = 0; i < n; i++) {
+    int rc = dist_frame_next(&r, wire + i, 1, &used, &f, &fl);
+    CHECK(used == 1);
+    skipped += rc == DIST_FRAME_SKIPPED;
+    if (rc == 1) {
+      frames++;
+      CHECK(fl == 2 && memcmp(f, "ok", 2) == 0);
+    }
+  }
+  CHECK(skipped == 1 && frames == 1);
+  uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff}, junk[100] = {0};
+  CHECK_RC(dist_frame_next(&r, huge, 4, &used, &f, &fl), DIST_FRAME_SKIPPED);
+  CHECK(fl == 0xffffffffu && r.skip == fl);
+  CHECK_RC(dist_frame_next(&r, junk, sizeof junk, &used, &f, &fl), 0);
+  CHECK(used == sizeof junk && r.skip == 0xffffffffu - sizeof junk);
   dist_frame_reader_free(&r);
 }
 
@@ -83,51 +102,109 @@ static void test_defrag(void) {
   dist_msg m;
   uint8_t f[128];
   /* Plain and 68 headers. */
-  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"p\x83hX", 4, &m), 1);
+  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"p\x83hX", 4, 0, &m), 1);
   CHECK(m.versioned && m.len == 3 && m.data[0] == 131);
-  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"\x83\x44\0hX", 5, &m), 1);
+  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"\x83\x44\0hX", 5, 0, &m), 1);
   CHECK(!m.versioned && m.len == 2 && m.data[0] == 'h');
-  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"\x83\x44\1hX", 5, &m),
+  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"\x83\x44\1hX", 5, 0, &m),
            NODUS_EUNSUPPORTED);
-  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"p", 1, &m), NODUS_EBADETF);
-  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"px", 2, &m), NODUS_EBADETF);
-  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"\x83\x47", 2, &m),
+  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"p", 1, 0, &m), NODUS_EBADETF);
+  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"px", 2, 0, &m), NODUS_EBADETF);
+  CHECK_RC(dist_defrag_frame(&d, (const uint8_t *)"\x83\x47", 2, 0, &m),
            NODUS_EBADETF);
 
   /* Two interleaved sequences. */
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 7, 3, "AAA"), &m), 0);
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 9, 2, "xx"), &m), 0);
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 7, 2, "BBB"), &m), 0);
-  /* a third sequence is over max_open */
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 11, 2, "z"), &m),
-           NODUS_ETOOBIG);
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 9, 1, "yy"), &m), 1);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 7, 3, "AAA"), 0, &m), 0);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 9, 2, "xx"), 0, &m), 0);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 7, 2, "BBB"), 0, &m), 0);
+  /* A third sequence is over max_open: dropped alone, its fragments
+   * thrown away as they come, the stream goes on. */
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 11, 3, "z"), 0, &m),
+           DIST_DEFRAG_DROPPED);
+  CHECK(strstr(d.why, "more than 2 messages in fragments at once") != NULL);
+  CHECK(d.open == 2 && d.discarding == 1);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 11, 2, "zz"), 0, &m), 0);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 9, 1, "yy"), 0, &m), 1);
   CHECK(m.len == 4 && memcmp(m.data, "xxyy", 4) == 0 && !m.versioned);
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 7, 1, "C"), &m), 1);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 11, 1, "z"), 0, &m), 0);
+  CHECK(d.discarding == 0); /* its last fragment: forgotten */
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 7, 1, "C"), 0, &m), 1);
   CHECK(m.len == 7 && memcmp(m.data, "AAABBBC", 7) == 0);
   CHECK(d.open == 0 && d.buffered == 0);
 
   /* A sequence of one. */
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 5, 1, "one"), &m), 1);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 5, 1, "one"), 0, &m), 1);
   CHECK(m.len == 3);
   /* Errors: unknown sequence, wrong order, FragId 0, duplicate start. */
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 99, 1, "q"), &m),
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 99, 1, "q"), 0, &m),
            NODUS_EBADETF);
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 1, 3, "a"), &m), 0);
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 1, 1, "b"), &m),
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 1, 3, "a"), 0, &m), 0);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 1, 1, "b"), 0, &m),
            NODUS_EBADETF);
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 1, 3, "a"), &m),
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 1, 3, "a"), 0, &m),
            NODUS_EBADETF);
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 2, 0, "a"), &m),
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 2, 0, "a"), 0, &m),
            NODUS_EBADETF);
-  CHECK_RC(dist_defrag_frame(&d, f, 18, &m), NODUS_EBADETF); /* truncated */
-  /* Byte limit: 64 in all. */
+  CHECK_RC(dist_defrag_frame(&d, f, 18, 0, &m), NODUS_EBADETF); /* truncated */
+  /* Byte limit: 64 a message, dropped alone. */
   char big[80];
   memset(big, 'k', 70);
   big[70] = 0;
-  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 3, 2, big), &m),
-           NODUS_ETOOBIG);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 3, 2, big), 0, &m),
+           DIST_DEFRAG_DROPPED);
+  CHECK(strstr(d.why, "over 64 bytes (max_message)") != NULL);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 3, 1, "k"), 0, &m), 0);
+  memset(big, 'k', 40);
+  big[40] = 0;
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 4, 3, big), 0, &m), 0);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 4, 2, big), 0, &m),
+           DIST_DEFRAG_DROPPED); /* 40 + 40 > 64: goes in the middle */
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 4, 1, "k"), 0, &m), 0);
+  CHECK(d.buffered == 1 && d.discarding == 0); /* sequence 1's "a" */
   dist_defrag_free(&d); /* frees the open sequence 1 */
+}
+
+/* The node-wide bounds, shared by two connections' reassemblers, and the
+ * wait for a message's next fragment. */
+static void test_defrag_shared(void) {
+  dist_defrag_shared sh = {.max_open = 2, .max_bytes = 10};
+  dist_defrag a, b;
+  dist_defrag_init(&a, 8, 1000);
+  dist_defrag_init(&b, 8, 1000);
+  a.shared = b.shared = &sh;
+  dist_msg m;
+  uint8_t f[64];
+  CHECK_RC(dist_defrag_frame(&a, f, frag(f, true, 1, 2, "aaaa"), 0, &m), 0);
+  CHECK_RC(dist_defrag_frame(&b, f, frag(f, true, 1, 2, "bbbb"), 0, &m), 0);
+  CHECK(sh.open == 2 && sh.bytes == 8);
+  CHECK_RC(dist_defrag_frame(&b, f, frag(f, true, 2, 2, "c"), 0, &m),
+           DIST_DEFRAG_DROPPED);
+  CHECK(strstr(b.why, "on this node (max_fragmented_total)") != NULL);
+  CHECK_RC(dist_defrag_frame(&a, f, frag(f, false, 1, 1, "aaa"), 0, &m),
+           DIST_DEFRAG_DROPPED); /* 8 + 3 > 10 bytes on the node */
+  CHECK(strstr(a.why, "(max_fragment_bytes)") != NULL);
+  CHECK(sh.open == 1 && sh.bytes == 4 && a.discarding == 0);
+  CHECK_RC(dist_defrag_frame(&b, f, frag(f, false, 1, 1, "b"), 0, &m), 1);
+  CHECK(m.len == 5 && sh.open == 0 && sh.bytes == 0);
+  dist_defrag_free(&a);
+  dist_defrag_free(&b);
+
+  /* A message whose next fragment is late is dropped; what comes of it
+   * afterwards is thrown away. */
+  dist_defrag d;
+  dist_defrag_init(&d, 8, 1000);
+  d.timeout_ms = 100;
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, true, 5, 3, "x"), 1000, &m), 0);
+  CHECK_RC(dist_defrag_expire(&d, 1050), 0);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 5, 2, "y"), 1090, &m), 0);
+  CHECK_RC(dist_defrag_expire(&d, 1150), 0); /* 60 ms since the last one */
+  CHECK_RC(dist_defrag_expire(&d, 1191), DIST_DEFRAG_DROPPED);
+  CHECK(strstr(d.why, "1 message in fragments waited more than 100 ms") !=
+        NULL);
+  CHECK(d.open == 0 && d.discarding == 1 && d.buffered == 0);
+  CHECK_RC(dist_defrag_frame(&d, f, frag(f, false, 5, 1, "z"), 2000, &m), 0);
+  CHECK(d.discarding == 0);
+  dist_defrag_free(&d);
 }
 
 /* Writes a message through dist_msg_writer, reads it back through the
@@ -170,7 +247,7 @@ static void roundtrip(bool fragments, size_t payload_len, size_t frag_size,
     if (rc != 1) break;
     if (fragments && frames > 1) CHECK(fl <= frag_size + 19);
     dist_msg m;
-    rc = dist_defrag_frame(&d, f, fl, &m);
+    rc = dist_defrag_frame(&d, f, fl, 0, &m);
     CHECK(rc >= 0);
     if (rc == 1) {
       msgs++;
@@ -222,6 +299,7 @@ static void test_writer(void) {
 int main(void) {
   test_reader();
   test_defrag();
+  test_defrag_shared();
   test_writer();
   return check_report();
 }
