@@ -307,17 +307,21 @@ const nodus_decode_opts *dist_peer_decode_opts(const dist_peer *p) {
   return &p->ps->decode_opts;
 }
 
+bool dist_peer_drop(dist_peer *p, int rc, int op, const char *why) {
+  if (!over_a_limit(rc)) return false;
+  log_drop(p->ps, nodus_atom_text(p->name, NULL), "%s%s%s (%s); the "
+           "connection stays", op > 0 ? dist_ctl_op_name(op) : "",
+           op > 0 ? ": " : "", why ? why : "undecodable", nodus_strerror(rc));
+  return true;
+}
+
 int dist_peer_decode(dist_peer *p, const uint8_t *data, size_t len,
                      bool versioned, dist_ctl_msg *msg) {
   const nodus_decode_opts *o = &p->ps->decode_opts;
   int rc = versioned ? dist_ctl_decode(data, len, o, msg)
                      : dist_ctl_decode_unversioned(data, len, o, msg);
   if (!rc) return 0;
-  if (over_a_limit(rc)) {
-    log_drop(p->ps, nodus_atom_text(p->name, NULL), "%s%s%s (%s); the "
-             "connection stays", msg->op > 0 ? dist_ctl_op_name(msg->op) : "",
-             msg->op > 0 ? ": " : "", msg->why ? msg->why : "undecodable",
-             nodus_strerror(rc));
+  if (dist_peer_drop(p, rc, msg->op, msg->why)) {
     dist_ctl_free(msg);
     return rc;
   }

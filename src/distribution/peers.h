@@ -127,5 +127,10 @@ int dist_peer_decode(dist_peer *p, const uint8_t *data, size_t len,
                      bool versioned, dist_ctl_msg *msg);
 /* The decoding limits of p's messages, for decoding parts of one. */
 const nodus_decode_opts *dist_peer_decode_opts(const dist_peer *p);
+/* Whether rc, from decoding a message of p's (or a part of one), puts
+ * it over a limit: then it is logged as dropped (rate-limited), and the
+ * message must not be decoded again (the atoms a first try made would
+ * not count as new). op and why name it, as dist_ctl_msg does. */
+bool dist_peer_drop(dist_peer *p, int rc, int op, const char *why);
 
 #endif

@@ -132,9 +132,12 @@ bool rt_ctlcache_receive(nodus_node *node, rt_peer *p, const uint8_t *data,
   int rc = dist_ctl_decode_payload(pay, pay_len, versioned,
                                    dist_peer_decode_opts(p->dist), &m.payload,
                                    &used);
-  if (rc || used != pay_len) { /* let the general path report it */
+  if (rc || used != pay_len) {
     nodus_term_free(&m.payload);
-    return false;
+    /* Over a limit: dropped here, not decoded again. Otherwise the
+     * general path says what was wrong. */
+    return rc && dist_peer_drop(p->dist, rc, m.op, "the payload does not "
+                                                    "decode");
   }
   rt_dispatch(node, p, &m); /* borrows the control, may take the payload */
   nodus_term_free(&m.payload);

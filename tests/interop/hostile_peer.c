@@ -166,8 +166,18 @@ static size_t is_auth_in_two(uint8_t *m, const char *peer, uint8_t i,
   return k;
 }
 
-/* Frames the node sends (not ticks) within ms; stops at want, then waits
- * a little more to see any that should not come. */
+/* Whether a frame holds the atom yes (net_kernel's answer {Tag, yes});
+ * what else the node sends a new visible node (pg, global) does not. */
+static bool says_yes(const uint8_t *f, size_t n) {
+  for (size_t i = 0; i + 4 <= n; i++)
+    if (f[i] == 3 && f[i + 1] == 'y' && f[i + 2] == 'e' && f[i + 3] == 's')
+      return true;
+  return false;
+}
+
+/* Answers from net_kernel within ms (ticks answered, other frames let
+ * by); stops at want, then waits a little more to see any that should
+ * not come. */
 static int count_replies(int fd, int want, int ms) {
   uint8_t buf[65536];
   size_t have = 0;
@@ -183,7 +193,7 @@ static int count_replies(int fd, int want, int ms) {
       size_t len = (size_t)buf[off] << 24 | (size_t)buf[off + 1] << 16 |
                    (size_t)buf[off + 2] << 8 | buf[off + 3];
       if (have - off - 4 < len) break;
-      if (len) got++;
+      if (len) got += says_yes(buf + off + 4, len);
       else if (write_all(fd, buf + off, 4)) return -1; /* a tick back */
       off += 4 + len;
     }
