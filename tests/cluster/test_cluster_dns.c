@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 
 #include "cluster_util.h"
+#include "disc_node.h"
 #include "nodus/discovery.h"
 
 #define DNSMASQ "/usr/sbin/dnsmasq"
@@ -47,39 +48,11 @@
 
 /* ---- the C node ------------------------------------------------------- */
 
-static nodus_node *g_node;
-static nodus_discovery *g_disc;
 static const char *g_cookie;
 
 static const nodus_service *const no_global[] = {
     &nodus_service_net_kernel, &nodus_service_rpc, &nodus_service_erpc,
     &nodus_service_introspect, &nodus_service_discovery, NULL};
-
-static void node_log(void *arg, int level, const char *node,
-                     const char *component, const char *msg) {
-  if (level > NODUS_LOG_INFO) return;
-  printf("#log %d %s: %s\n", level, component ? component : "-", msg);
-  fflush(stdout);
-}
-
-static void on_node_event(nodus_node *node, const nodus_node_event *ev,
-                          void *arg) {
-  if (ev->up)
-    printf("#nodeup %s\n", nodus_atom_text(ev->node, NULL));
-  else
-    printf("#nodedown %s %s\n", nodus_atom_text(ev->node, NULL),
-           nodus_atom_text(ev->reason, NULL));
-  fflush(stdout);
-}
-
-static void on_disc_event(nodus_node *node, const nodus_discovery_event *ev,
-                          void *arg) {
-  static const char *kinds[] = {"found", "lost", "connect_failed", "error"};
-  printf("#%s %s via %s%s%s\n", kinds[ev->kind],
-         ev->node != NODUS_ATOM_EMPTY ? nodus_atom_text(ev->node, NULL) : "-",
-         ev->strategy, ev->reason ? ": " : "", ev->reason ? ev->reason : "");
-  fflush(stdout);
-}
 
 static void pong(nodus_node *node, void *arg) {
   printf("#pong\n");
@@ -87,11 +60,11 @@ static void pong(nodus_node *node, void *arg) {
 }
 
 static void start_node(const char *name) {
-  nodus_node_opts o = {.name = name, .cookie = g_cookie, .log = node_log,
+  nodus_node_opts o = {.name = name, .cookie = g_cookie, .log = disc_node_log,
                        .services = no_global};
   nodus_node_events *sub;
   int rc = g_node ? NODUS_ESTATE : nodus_node_init(&o, &g_node);
-  if (!rc) rc = nodus_node_events_subscribe(g_node, NODUS_NODES_ALL, on_node_event, NULL, &sub);
+  if (!rc) rc = nodus_node_events_subscribe(g_node, NODUS_NODES_ALL, disc_node_updown, NULL, &sub);
   if (!rc) rc = nodus_node_start(g_node);
   if (rc) printf("#start-failed %s: %s\n", name, nodus_strerror(rc));
   else printf("#started %s\n", name);
@@ -136,20 +109,12 @@ static int node_main(int argc, char **argv) {
       start_node(line + 6);
     } else if (!g_node) {
       printf("#no-node %s\n", line);
-    } else if (!strncmp(line, "discover ", 9)) {
-      if (g_disc) nodus_discovery_stop(g_disc), g_disc = NULL;
-      nodus_discovery_opts o = {.spec = line + 9, .on_event = on_disc_event};
-      char err[512] = "";
-      int rc = nodus_discovery_start(g_node, &o, err, sizeof err, &g_disc);
-      if (rc) printf("#discover-failed %s: %s\n", nodus_err_name(rc), err);
-      else printf("#discover-started %s\n", line + 9);
-    } else if (!strcmp(line, "stop")) {
-      if (g_disc) nodus_discovery_stop(g_disc), g_disc = NULL;
-      printf("#discover-stopped\n");
     } else if (!strcmp(line, "ping")) {
       nodus_node_call(g_node, pong, NULL);
     } else if (!strncmp(line, "rpc ", 4)) {
       rpc_discovery(line + 4);
+    } else {
+      disc_node_discovery_command(line); /* discover SPEC, stop */
     }
     fflush(stdout);
   }

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "cluster_util.h"
+#include "disc_node.h"
 #include "nodus/discovery.h"
 
 #define GROUP "233.252.1.32"
@@ -36,78 +37,8 @@
 
 /* ---- the C node ------------------------------------------------------- */
 
-static nodus_node *g_node;
-static nodus_discovery *g_disc;
-
-static void node_log(void *arg, int level, const char *node,
-                     const char *component, const char *msg) {
-  if (level > NODUS_LOG_INFO) return;
-  printf("#log %d %s: %s\n", level, component ? component : "-", msg);
-  fflush(stdout);
-}
-
-static void on_node_event(nodus_node *node, const nodus_node_event *ev,
-                          void *arg) {
-  if (ev->up)
-    printf("#nodeup %s\n", nodus_atom_text(ev->node, NULL));
-  else
-    printf("#nodedown %s %s\n", nodus_atom_text(ev->node, NULL),
-           nodus_atom_text(ev->reason, NULL));
-  fflush(stdout);
-}
-
-static void on_disc_event(nodus_node *node, const nodus_discovery_event *ev,
-                          void *arg) {
-  static const char *kinds[] = {"found", "lost", "connect_failed", "error"};
-  printf("#%s %s via %s%s%s\n", kinds[ev->kind],
-         ev->node != NODUS_ATOM_EMPTY ? nodus_atom_text(ev->node, NULL) : "-",
-         ev->strategy, ev->reason ? ": " : "", ev->reason ? ev->reason : "");
-  fflush(stdout);
-}
-
-static void *stdin_loop(void *arg) {
-  char line[1024];
-  while (fgets(line, sizeof line, stdin)) {
-    line[strcspn(line, "\r\n")] = 0;
-    if (!strncmp(line, "discover ", 9)) {
-      if (g_disc) nodus_discovery_stop(g_disc), g_disc = NULL;
-      nodus_discovery_opts o = {.spec = line + 9, .on_event = on_disc_event};
-      char err[512] = "";
-      int rc = nodus_discovery_start(g_node, &o, err, sizeof err, &g_disc);
-      if (rc) printf("#discover-failed %s: %s\n", nodus_err_name(rc), err);
-      else printf("#discover-started %s\n", line + 9);
-    } else if (!strcmp(line, "stop")) {
-      if (g_disc) nodus_discovery_stop(g_disc), g_disc = NULL;
-      printf("#discover-stopped\n");
-    }
-    fflush(stdout);
-  }
-  return NULL;
-}
-
 static int node_main(int argc, char **argv) {
-  nodus_node_opts opts = {.log = node_log};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--name")) opts.name = argv[i + 1];
-    else if (!strcmp(argv[i], "--cookie")) opts.cookie = argv[i + 1];
-  }
-  int rc = nodus_node_init(&opts, &g_node);
-  nodus_node_events *sub;
-  if (!rc) rc = nodus_node_events_subscribe(g_node, NODUS_NODES_ALL, on_node_event, NULL, &sub);
-  if (!rc) rc = nodus_node_start(g_node);
-  if (rc) {
-    printf("node: %s\n", nodus_strerror(rc));
-    return 1;
-  }
-  pthread_t th;
-  pthread_create(&th, NULL, stdin_loop, NULL);
-  pthread_detach(th);
-  printf("gossip node %s ready\n", nodus_atom_text(nodus_node_name(g_node), NULL));
-  fflush(stdout);
-  rc = nodus_node_run_until_signal(g_node);
-  if (g_disc) nodus_discovery_stop(g_disc);
-  nodus_node_close(g_node);
-  return rc > 0 ? 0 : 1;
+  return disc_node_main(argc, argv, "gossip", (nodus_node_opts){0}, NULL);
 }
 
 /* ---- the hostile sender ------------------------------------------------ */

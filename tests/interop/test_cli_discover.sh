@@ -51,10 +51,17 @@ check "nothing found exit 1" '[ $rc -eq 1 ]'
 port=$((30000 + RANDOM % 20000))
 "$NODUS" epmd --port "$port" --address 127.0.0.1 >"$TMP/epmd.log" 2>&1 &
 PIDS+=($!)
-sleep 0.3
+# Wait by condition (the sanitizer build starts slowly): epmd listening,
+# then the echo_node registered in it.
+for _ in $(seq 400); do grep -q listening "$TMP/epmd.log" && break; sleep 0.05; done
+check "epmd up" 'grep -q listening "$TMP/epmd.log"'
 "$ECHO" --name disc_echo@127.0.0.1 --cookie c --epmd-port "$port" >"$TMP/echo.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do grep -q ready "$TMP/echo.log" && break; sleep 0.05; done
+for _ in $(seq 400); do
+  "$NODUS" names 127.0.0.1 --port "$port" 2>/dev/null | grep -q disc_echo && break
+  sleep 0.05
+done
+check "echo_node registered" '"$NODUS" names 127.0.0.1 --port "$port" 2>/dev/null | grep -q disc_echo'
 out=$("$NODUS" discover --once --epmd-port "$port" "epmd:127.0.0.1,port=$port" 2>"$TMP/err"); rc=$?
 check "epmd --once exit 0" '[ $rc -eq 0 ]'
 check "epmd found echo" 'grep -qx "found disc_echo@127.0.0.1 via epmd" <<<"$out"'
@@ -63,7 +70,7 @@ check "epmd found echo" 'grep -qx "found disc_echo@127.0.0.1 via epmd" <<<"$out"
 "$NODUS" discover --epmd-port "$port" "epmd:127.0.0.1,port=$port,interval_ms=100" >"$TMP/run.out" 2>&1 &
 run=$!
 PIDS+=($run)
-for _ in $(seq 100); do grep -q "found disc_echo" "$TMP/run.out" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q "found disc_echo" "$TMP/run.out" && break; sleep 0.05; done
 check "running form found echo" 'grep -q "found disc_echo@127.0.0.1 via epmd" "$TMP/run.out"'
 sleep 0.5
 check "never dialled" '! grep -q "#nodeup" "$TMP/echo.log"'
