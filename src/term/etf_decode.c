@@ -66,6 +66,21 @@ static int push(dec *d, term_stack *st, dframe **f) {
   return 0;
 }
 
+/* A container whose items come next: frame pushed, slot cleared until it
+ * is done; 1 (descend), or the error with owned freed. */
+static int open_frame(dec *d, term_stack *st, nodus_term *slot, dframe frame,
+                      void *owned) {
+  dframe *f;
+  int rc = push(d, st, &f);
+  if (rc) {
+    free(owned);
+    return rc;
+  }
+  *f = frame;
+  memset(slot, 0, sizeof *slot);
+  return 1;
+}
+
 /* Empty containers push nothing, but count as a level, as they did. */
 static int depth_ok(const dec *d, const term_stack *st) {
   return st->n >= d->max_depth ? NODUS_ETOODEEP : 0;
@@ -105,14 +120,9 @@ static int open_tuple(dec *d, term_stack *st, uint64_t n, nodus_term *slot) {
     set_container(slot, NODUS_T_TUPLE, 0, items);
     return 0;
   }
-  dframe *f;
-  if ((rc = push(d, st, &f))) {
-    free(items);
-    return rc;
-  }
-  *f = (dframe){.items = items, .end = (uint32_t)n, .kind = K_TUPLE};
-  memset(slot, 0, sizeof *slot);
-  return 1;
+  return open_frame(d, st, slot,
+                    (dframe){.items = items, .end = (uint32_t)n, .kind = K_TUPLE},
+                    items);
 }
 
 /* Grows a list's item array to hold `want` slots. The first LIST_EXT gets
@@ -142,15 +152,9 @@ static int open_list(dec *d, term_stack *st, uint64_t n, nodus_term *slot) {
   nodus_term *items = NULL;
   size_t cap = 0;
   if ((rc = list_reserve(&items, &cap, n + 1))) return rc;
-  dframe *f;
-  if ((rc = push(d, st, &f))) {
-    free(items);
-    return rc;
-  }
-  *f = (dframe){.items = items, .cap = cap, .end = (uint32_t)n,
-                .kind = K_LIST};
-  memset(slot, 0, sizeof *slot);
-  return 1;
+  return open_frame(d, st, slot,
+                    (dframe){.items = items, .cap = cap, .end = (uint32_t)n, .kind = K_LIST},
+                    items);
 }
 
 /* The next element of a list, or its tail: 1 with *slot to fill, 0 when
@@ -241,14 +245,9 @@ static int open_map(dec *d, term_stack *st, uint64_t n, nodus_term *slot) {
     set_container(slot, NODUS_T_MAP, 0, items);
     return map_check(slot);
   }
-  dframe *f;
-  if ((rc = push(d, st, &f))) {
-    free(items);
-    return rc;
-  }
-  *f = (dframe){.items = items, .end = (uint32_t)(2 * n), .kind = K_MAP};
-  memset(slot, 0, sizeof *slot);
-  return 1;
+  return open_frame(d, st, slot,
+                    (dframe){.items = items, .end = (uint32_t)(2 * n), .kind = K_MAP},
+                    items);
 }
 
 /* ---- funs -------------------------------------------------------------- */
@@ -348,14 +347,9 @@ static int open_fun(dec *d, term_stack *st, const uint8_t *start,
   fun_ctx *c = calloc(1, sizeof *c);
   if (!c) return NODUS_ENOMEM;
   *c = (fun_ctx){.start = start, .body = body, .size = size};
-  dframe *f;
-  if ((rc = push(d, st, &f))) {
-    free(c);
-    return rc;
-  }
-  *f = (dframe){.items = &c->var, .fun = c, .end = nfree, .kind = K_FUN};
-  memset(slot, 0, sizeof *slot);
-  return 1;
+  return open_frame(d, st, slot,
+                    (dframe){.items = &c->var, .fun = c, .end = nfree, .kind = K_FUN},
+                    c);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */

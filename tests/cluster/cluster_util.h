@@ -61,6 +61,19 @@ static inline bool down_reason(nodus_kit *kit, int i, long mark, int j,
   return nodus_kit_log_count(kit, i, mark, needle) > 0;
 }
 
+/* The lines of node i's log after mark that hold needle, to stderr. */
+static inline void log_lines(nodus_kit *kit, int i, long mark, const char *needle) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/n%d.log", nodus_kit_state_dir(kit), i);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  fseek(f, mark, SEEK_SET);
+  char line[1024];
+  while (fgets(line, sizeof line, f))
+    if (strstr(line, needle)) fprintf(stderr, "  n%d: %s", i, line);
+  fclose(f);
+}
+
 static inline void marks(nodus_kit *kit, long *mark) {
   for (int i = 1; i <= nodus_kit_size(kit); i++)
     mark[i] = nodus_kit_log_mark(kit, i);

@@ -209,19 +209,6 @@ static bool heard_all(nodus_kit *kit, const char *reply) {
   return !strncmp(reply, "{ok,{[", 6);
 }
 
-/* The lines of node i's log after mark that hold needle, to stderr. */
-static void dump(nodus_kit *kit, int i, long mark, const char *needle) {
-  char path[600];
-  snprintf(path, sizeof path, "%s/n%d.log", nodus_kit_state_dir(kit), i);
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  fseek(f, mark, SEEK_SET);
-  char line[1024];
-  while (fgets(line, sizeof line, f))
-    if (strstr(line, needle)) fprintf(stderr, "  n%d: %s", i, line);
-  fclose(f);
-}
-
 int main(int argc, char **argv) {
   if (argc >= 3 && !strcmp(argv[1], "--name")) return node_main(argc, argv);
   if (argc == 4 && !strcmp(argv[1], "--inject")) return inject_main(argv[2], atoi(argv[3]));
@@ -285,7 +272,7 @@ int main(int argc, char **argv) {
   CHECK_RC(rc, 0);
   nodus_kit_sleep_ms(1500);
   for (int i = 1; i <= 3; i++) {
-    dump(kit, i, mark[i], "#");
+    log_lines(kit, i, mark[i], "#");
     CHECK(count_after(kit, i, mark[i], "#nodedown") == 0);
     CHECK(count_after(kit, i, mark[i], "#nodeup") == 0);
     CHECK(count_after(kit, i, mark[i], "#found") == 0);

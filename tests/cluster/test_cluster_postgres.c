@@ -404,18 +404,6 @@ static bool all_found(nodus_kit *kit, const long *mark, int who, int whom) {
   return true;
 }
 
-static void dump(nodus_kit *kit, int i, long mark, const char *needle) {
-  char path[600];
-  snprintf(path, sizeof path, "%s/n%d.log", nodus_kit_state_dir(kit), i);
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  fseek(f, mark, SEEK_SET);
-  char line[1024];
-  while (fgets(line, sizeof line, f))
-    if (strstr(line, needle)) fprintf(stderr, "  n%d: %s", i, line);
-  fclose(f);
-}
-
 /* pg_beam:heard() names every C node in `who`. */
 static bool beam_heard(nodus_kit *kit, int who, char **reply) {
   free(*reply);
@@ -565,7 +553,7 @@ int main(int argc, char **argv) {
                                  "updated_at <= now() AT TIME ZONE 'UTC' + interval '1 s' "
                                  "AND updated_at > now() AT TIME ZONE 'UTC' - interval '3 s') "
                                  "FROM clusters", "t"), 4000));
-  for (int i = 1; i <= 3; i++) dump(kit, i, mark[i], "#error");
+  for (int i = 1; i <= 3; i++) log_lines(kit, i, mark[i], "#error");
   for (int i = 1; i <= 3; i++) CHECK(count(kit, i, mark[i], "#error") == 0);
 
   STEP("table: a row written as Ecto would is found, and lost past the TTL");
@@ -656,9 +644,9 @@ int main(int argc, char **argv) {
                              count(kit, 3, mark[3], "#error - via postgres") >= 1,
                          3000));
   fprintf(stderr, "all report the error after %.0f ms\n", (nodus_kit_now_ns() - down_at) / 1e6);
-  dump(kit, 1, mark[1], "#log 1 discovery");
+  log_lines(kit, 1, mark[1], "#log 1 discovery");
   CHECK(NODUS_EVENTUALLY(nodus_kit_now_ns() - down_at >= 5000 * 1000000LL, 6000));
-  for (int i = 1; i <= 3; i++) dump(kit, i, mark[i], "#nodedown");
+  for (int i = 1; i <= 3; i++) log_lines(kit, i, mark[i], "#nodedown");
   for (int i = 1; i <= 3; i++) {
     CHECK(nodus_kit_node_pid(kit, i) > 0);
     CHECK(count(kit, i, mark[i], "#nodedown") == 0);
