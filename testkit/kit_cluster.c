@@ -384,7 +384,7 @@ int nodus_kit_up(nodus_kit **out, const nodus_kit_opts *o) {
             o->net == NODUS_KIT_NET_LOOPBACK ? "asked for"
                                              : "network namespaces unavailable");
     kit->subnet = 0;
-    kit->epmd_port = 20000 + (int)(nodus_kit_now_ns() / 1000 % 20000);
+    kit->epmd_port = 0; /* kit_epmd_start picks a free one */
     for (int i = 1; i <= kit->n; i++) {
       kit->nodes[i].ns[0] = 0;
       snprintf(kit->nodes[i].ip, sizeof kit->nodes[i].ip, "127.0.0.1");

@@ -7,13 +7,16 @@
  * "@ID Reply" in the log: the same path works for a test holding the kit
  * and for separate `nodus cluster` commands. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,8 +59,23 @@ void kit_node_path(const nodus_kit *kit, int i, const char *suffix, char *buf,
 
 static bool valid(const nodus_kit *kit, int i) { return i >= 1 && i <= kit->n; }
 
-/* The loopback mode's epmd on a private port, so runs don't share one. */
-int kit_epmd_start(nodus_kit *kit) {
+/* A port nothing listens on now: the kernel's pick for port 0. */
+static int free_tcp_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+/* One try: epmd on kit->epmd_port, ready when `epmd -names` there answers.
+ * NODUS_EBUSY when it died (someone took the port in between). */
+static int epmd_try(nodus_kit *kit) {
   char port[16], logp[600];
   snprintf(port, sizeof port, "%d", kit->epmd_port);
   snprintf(logp, sizeof logp, "%s/epmd.log", kit->dir);
@@ -66,13 +84,33 @@ int kit_epmd_start(nodus_kit *kit) {
                  .die_with_parent = !kit->persist, .mark = kit->prefix};
   kit->epmd_pid = kit_spawn_proc(&s);
   if (kit->epmd_pid <= 0) return NODUS_EIO;
-  /* Ready when `epmd -names` on that port answers. */
-  for (int k = 0; k < 100; k++) {
+  int64_t deadline = nodus_kit_now_ns() + 10 * (int64_t)1000000000;
+  while (nodus_kit_now_ns() < deadline) {
     const char *q[] = {"epmd", "-port", port, "-names", NULL};
     if (kit_run(NULL, q, NULL, 2000, NULL) == 0) return 0;
+    if (!kit_pid_alive(kit->epmd_pid)) return NODUS_EBUSY;
     nodus_kit_sleep_ms(20);
   }
   return NODUS_ETIMEDOUT;
+}
+
+/* The loopback mode's epmd on a private port, so runs don't share one. A
+ * fixed or time-derived port can be some other program's (an outgoing
+ * connection's ephemeral port, say), so the port is one the kernel says is
+ * free, and taken again if epmd could not bind it. */
+int kit_epmd_start(nodus_kit *kit) {
+  int rc = NODUS_EIO;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    kit->epmd_port = free_tcp_port();
+    if (kit->epmd_port <= 0) return NODUS_EIO;
+    rc = epmd_try(kit);
+    if (rc != NODUS_EBUSY) break;
+  }
+  if (rc)
+    fprintf(kit->log ? kit->log : stderr,
+            "nodus testkit: epmd on port %d not ready: %s (log: %s/epmd.log)\n",
+            kit->epmd_port, nodus_strerror(rc), kit->dir);
+  return rc;
 }
 
 static void elixir_paths(const char **argv, int *argc, int max,

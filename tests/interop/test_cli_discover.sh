@@ -48,12 +48,21 @@ mkdir -p "$TMP/empty"
 check "nothing found exit 1" '[ $rc -eq 1 ]'
 
 # epmd: our own epmd on a private port, an echo_node in it
-port=$((30000 + RANDOM % 20000))
-"$NODUS" epmd --port "$port" --address 127.0.0.1 >"$TMP/epmd.log" 2>&1 &
-PIDS+=($!)
 # Wait by condition (the sanitizer build starts slowly): epmd listening,
-# then the echo_node registered in it.
-for _ in $(seq 400); do grep -q listening "$TMP/epmd.log" && break; sleep 0.05; done
+# then the echo_node registered in it. A random port may be taken (epmd
+# exits): another one, up to five times.
+for _ in 1 2 3 4 5; do
+  port=$((10000 + RANDOM % 20000))
+  "$NODUS" epmd --port "$port" --address 127.0.0.1 >"$TMP/epmd.log" 2>&1 &
+  epmd_pid=$!
+  PIDS+=($epmd_pid)
+  for _ in $(seq 400); do
+    grep -q listening "$TMP/epmd.log" && break
+    kill -0 "$epmd_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  grep -q listening "$TMP/epmd.log" && break
+done
 check "epmd up" 'grep -q listening "$TMP/epmd.log"'
 "$ECHO" --name disc_echo@127.0.0.1 --cookie c --epmd-port "$port" >"$TMP/echo.log" 2>&1 &
 PIDS+=($!)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "free_port.h"
 #include "nodus.h"
 
 static nodus_node *na, *nb;
@@ -241,7 +242,7 @@ static void two_nodes(void) {
 }
 
 int main(void) {
-  int port = 20000 + (int)(getpid() % 20000);
+  int port = test_free_port();
   nodus_node_opts oa = {.name = "pgunit_a@localhost",
                         .cookie = "pgunit",
                         .listen_address = "127.0.0.1",
