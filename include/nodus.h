@@ -3,6 +3,7 @@
 #define NODUS_H
 
 #include "nodus/discovery.h"
+#include "nodus/dsup.h"
 #include "nodus/error.h"
 #include "nodus/global.h"
 #include "nodus/node.h"

@@ -1,0 +1,198 @@
+/* Quorum mode's leases: a child runs on a node only while a majority of
+ * the members vote for that node, and a member votes for one node per
+ * child at a time.
+ *
+ * As requester, each round (every lease_ms / 4) asks every member, itself
+ * included, for the children placement gives this node, naming the epoch
+ * it runs or proposes. When `quorum` votes for a round come back, the
+ * lease holds until the round's send time + 89% of lease_ms on this
+ * node's clock. As granter, a member that votes for node A promises, for
+ * lease_ms from when the request arrived on its own clock, to vote for no
+ * other node: the requester's lease always ends first (1% rate drift, a
+ * 10% margin for a check made just before an effect), and any two
+ * majorities share a member, so no two nodes hold a lease at once. A
+ * voter that knows a newer epoch than the one asked for refuses and says
+ * so: an old instance cannot renew after a new one started. */
+#include <string.h>
+
+#include "cluster/dsup/dsup_internal.h"
+
+unsigned dsup_quorum(const nodus_dsup *d) {
+  if (d->opts.quorum) return d->opts.quorum;
+  return d->opts.cluster_size / 2 + 1;
+}
+
+bool dsup_lease_valid(const dsup_child *c, int64_t now_ns) {
+  return now_ns < c->lease_until_ns;
+}
+
+static int64_t lease_ns(const nodus_dsup *d) {
+  return (int64_t)d->lease_ms * 1000000;
+}
+
+/* The vote for `from` on child c: granted, and the newest epoch known
+ * before it. */
+static bool vote(nodus_dsup *d, dsup_child *c, nodus_atom from, uint64_t epoch,
+                 uint64_t *max_before) {
+  int64_t now = dsup_now_ns();
+  *max_before = c->max_epoch;
+  if (c->deleted) return false;
+  /* Just started: the promises of a previous life are forgotten. */
+  if (now < d->started_ns + lease_ns(d)) return false;
+  if (epoch < c->max_epoch) return false;
+  dsup_grant *g = &c->grant;
+  if (g->holder != NODUS_ATOM_EMPTY && g->holder != from &&
+      now < g->expires_ns)
+    return false;
+  g->holder = from;
+  g->expires_ns = now + lease_ns(d);
+  if (epoch > c->max_epoch) c->max_epoch = epoch;
+  return true;
+}
+
+static void count_vote(nodus_dsup *d, dsup_child *c, bool granted,
+                       uint64_t max_before) {
+  if (max_before > c->round_epoch) {
+    c->round_stale = true;
+    if (max_before > c->max_epoch) c->max_epoch = max_before;
+  }
+  if (!granted || c->round_stale) return;
+  if (++c->round_votes < dsup_quorum(d)) return;
+  int64_t until = c->round_sent_ns + lease_ns(d) * 89 / 100;
+  if (until > c->lease_until_ns) {
+    pthread_mutex_lock(&d->lock);
+    c->lease_until_ns = until;
+    c->lease_epoch = c->round_epoch;
+    pthread_mutex_unlock(&d->lock);
+  }
+}
+
+static bool wanted_here(nodus_dsup *d, dsup_child *c) {
+  return !c->deleted && dsup_place(d, c) == d->self_node;
+}
+
+void dsup_lease_round(nodus_dsup *d) {
+  if (dsup_view_size(d) < dsup_quorum(d)) return; /* a minority: no use */
+  int64_t seq = ++d->next_seq, now = dsup_now_ns();
+  size_t n = 0;
+  for (size_t i = 0; i < d->n_children; i++)
+    n += wanted_here(d, d->children[i]);
+  if (!n) return;
+  nodus_term list;
+  if (nodus_mk_list(&list, n)) return;
+  size_t k = 0;
+  for (size_t i = 0; i < d->n_children; i++) {
+    dsup_child *c = d->children[i];
+    if (!wanted_here(d, c)) continue;
+    c->round_seq = seq;
+    c->round_sent_ns = now;
+    c->round_epoch = c->pid.type == NODUS_T_PID ? c->epoch : dsup_next_epoch(c);
+    c->round_votes = 0;
+    c->round_stale = false;
+    uint64_t max_before;
+    bool granted = vote(d, c, d->self_node, c->round_epoch, &max_before);
+    count_vote(d, c, granted, max_before);
+    nodus_term item;
+    if (nodus_build(&item, "{~b, ~u}", c->id, strlen(c->id),
+                    (uint64_t)c->round_epoch))
+      item = nodus_nil();
+    nodus_list_set(&list, k++, item);
+  }
+  nodus_term msg;
+  if (nodus_build(&msg, "{dsup_lease, ~A, ~i, ~t}", d->self_node, seq, list))
+    return;
+  dsup_broadcast(d, msg);
+}
+
+/* The id of {IdBinary, ...} as a child of ours, or NULL. */
+static dsup_child *child_of(nodus_dsup *d, const nodus_term *idbin) {
+  size_t n, bits;
+  const uint8_t *p = nodus_bin_data(idbin, &n, &bits);
+  if (idbin->type != NODUS_T_BINARY || !p || n == 0 || n > 1024) return NULL;
+  for (size_t i = 0; i < d->n_children; i++) {
+    const char *id = d->children[i]->id;
+    if (strlen(id) == n && !memcmp(id, p, n)) return d->children[i];
+  }
+  return NULL;
+}
+
+void dsup_on_lease(nodus_dsup *d, const nodus_term *msg) {
+  nodus_atom from;
+  int64_t seq;
+  const nodus_term *list;
+  if (nodus_match(msg, "{dsup_lease, ~a, ~i, ~t}", &from, &seq, &list) ||
+      !nodus_is_proper_list(list) || from == d->self_node)
+    return;
+  dsup_member *m = dsup_member_get(d, from);
+  if (!m) return; /* not a member (yet): its hello comes first */
+  size_t n = list->type == NODUS_T_LIST ? list->n : 0;
+  nodus_term votes;
+  if (nodus_mk_list(&votes, n)) return;
+  for (size_t i = 0; i < n; i++) {
+    const nodus_term *idb;
+    uint64_t epoch = 0;
+    int64_t e;
+    nodus_term item = nodus_nil();
+    if (!nodus_match(&list->v.items[i], "{~t, ~i}", &idb, &e) && e >= 0) {
+      epoch = (uint64_t)e;
+      dsup_child *c = child_of(d, idb);
+      uint64_t max_before = 0;
+      bool granted = c && vote(d, c, from, epoch, &max_before);
+      size_t len, bits;
+      const uint8_t *p = nodus_bin_data(idb, &len, &bits);
+      if (nodus_build(&item, "{~b, ~a, ~u}", p, len,
+                      granted ? "true" : "false", (uint64_t)max_before))
+        item = nodus_nil();
+    }
+    nodus_list_set(&votes, i, item);
+  }
+  nodus_term reply;
+  if (nodus_build(&reply, "{dsup_vote, ~A, ~i, ~t}", d->self_node, seq, votes))
+    return;
+  dsup_send_to(d, &m->pid, reply);
+}
+
+void dsup_on_vote(nodus_dsup *d, const nodus_term *msg) {
+  nodus_atom from;
+  int64_t seq;
+  const nodus_term *list;
+  if (nodus_match(msg, "{dsup_vote, ~a, ~i, ~t}", &from, &seq, &list) ||
+      !nodus_is_proper_list(list) || !dsup_member_get(d, from))
+    return;
+  for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++) {
+    const nodus_term *idb;
+    nodus_atom granted;
+    int64_t max_before;
+    if (nodus_match(&list->v.items[i], "{~t, ~a, ~i}", &idb, &granted,
+                    &max_before) || max_before < 0)
+      continue;
+    dsup_child *c = child_of(d, idb);
+    if (!c || c->round_seq != seq) continue; /* a late vote: ignored */
+    count_vote(d, c, granted == NODUS_ATOM_TRUE, (uint64_t)max_before);
+  }
+}
+
+void dsup_lease_release(nodus_dsup *d, dsup_child *c) {
+  pthread_mutex_lock(&d->lock);
+  c->lease_until_ns = 0;
+  pthread_mutex_unlock(&d->lock);
+  c->round_seq = 0;
+  if (c->grant.holder == d->self_node) c->grant.holder = NODUS_ATOM_EMPTY;
+  nodus_term id, list, msg;
+  if (nodus_mk_binary(&id, c->id, strlen(c->id))) return;
+  if (nodus_build(&list, "[~t]", id)) return;
+  if (nodus_build(&msg, "{dsup_release, ~A, ~t}", d->self_node, list)) return;
+  dsup_broadcast(d, msg);
+}
+
+void dsup_on_release(nodus_dsup *d, const nodus_term *msg) {
+  nodus_atom from;
+  const nodus_term *list;
+  if (nodus_match(msg, "{dsup_release, ~a, ~t}", &from, &list) ||
+      !nodus_is_proper_list(list))
+    return;
+  for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++) {
+    dsup_child *c = child_of(d, &list->v.items[i]);
+    if (c && c->grant.holder == from) c->grant.holder = NODUS_ATOM_EMPTY;
+  }
+}

@@ -1,0 +1,176 @@
+/* The supervisor's process on each member: membership, the replicated
+ * specs, and the decision, after every event and at every tick, of which
+ * children this node should run (dsup_evaluate). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/dsup/dsup_internal.h"
+
+static unsigned tick_ms(const nodus_dsup *d) {
+  return d->opts.mode == NODUS_DSUP_QUORUM ? d->lease_ms / 4 : 250;
+}
+
+static void schedule_tick(nodus_dsup *d) {
+  nodus_term msg;
+  if (nodus_mk_atom(&msg, "dsup_tick") == 0)
+    nodus_send_after(d->proc, tick_ms(d), &d->pid, msg, NULL);
+}
+
+static nodus_term shutdown_reason(const char *why, nodus_atom node) {
+  nodus_term r;
+  if (node == NODUS_ATOM_EMPTY) {
+    if (nodus_build(&r, "{shutdown, ~a}", why)) r = nodus_nil();
+  } else if (nodus_build(&r, "{shutdown, {~a, ~A}}", why, node)) {
+    r = nodus_nil();
+  }
+  return r;
+}
+
+static bool running(const dsup_child *c) {
+  return c->pid.type == NODUS_T_PID && !c->stopping;
+}
+
+static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
+  if (c->deleted) {
+    if (running(c)) dsup_instance_stop(d, c, shutdown_reason("deleted", 0));
+    return;
+  }
+  nodus_atom winner = dsup_place(d, c);
+  bool here = gate && winner == d->self_node;
+  bool quorum = d->opts.mode == NODUS_DSUP_QUORUM;
+  bool valid = !quorum || dsup_lease_valid(c, dsup_now_ns());
+  if (running(c) && (!here || !valid)) {
+    nodus_term why;
+    if (!gate) why = shutdown_reason("below_min_nodes", 0);
+    else if (!valid) why = shutdown_reason("lost_lease", 0);
+    else if (c->owner_seen == winner) /* a heal met another instance */
+      why = shutdown_reason("dsup_conflict", winner);
+    else why = shutdown_reason("moved", winner);
+    dsup_instance_stop(d, c, why);
+  }
+  if (quorum && !here && c->lease_until_ns && c->pid.type != NODUS_T_PID)
+    dsup_lease_release(d, c); /* not ours to run: let it go at once */
+  if (!here || c->pid.type == NODUS_T_PID) return;
+  if (!quorum) {
+    dsup_instance_start(d, c, dsup_next_epoch(c));
+  } else if (valid && c->lease_epoch > c->epoch) {
+    dsup_instance_start(d, c, c->lease_epoch); /* never an epoch twice */
+  }
+}
+
+void dsup_evaluate(nodus_dsup *d) {
+  if (!d->proc || d->closing) return;
+  bool gate = dsup_view_size(d) >= (d->opts.min_nodes ? d->opts.min_nodes : 1);
+  for (size_t i = 0; i < d->n_children; i++)
+    evaluate_child(d, d->children[i], gate);
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+static void on_hello(nodus_dsup *d, const nodus_term *msg) {
+  const nodus_term *pid, *specs;
+  int64_t started;
+  nodus_atom reply;
+  if (nodus_match(msg, "{dsup_hello, ~t, ~i, ~t, ~a}", &pid, &started, &specs,
+                  &reply) || pid->type != NODUS_T_PID)
+    return;
+  nodus_atom node = pid->v.id->node;
+  if (node == d->self_node) return;
+  dsup_member_up(d, node, pid, started);
+  dsup_specs_merge(d, specs);
+  if (reply == NODUS_ATOM_TRUE) dsup_send_hello(d, node, false);
+  dsup_broadcast_running(d);
+}
+
+static void on_running(nodus_dsup *d, const nodus_term *msg) {
+  nodus_atom node;
+  int64_t load;
+  const nodus_term *list;
+  if (nodus_match(msg, "{dsup_running, ~a, ~i, ~t}", &node, &load, &list) ||
+      !nodus_is_proper_list(list))
+    return;
+  dsup_member *m = dsup_member_get(d, node);
+  if (!m) return;
+  m->load = load < 0 ? 0 : (unsigned)load;
+  for (size_t i = 0; i < d->n_children; i++)
+    if (d->children[i]->owner_seen == node)
+      d->children[i]->owner_seen = NODUS_ATOM_EMPTY;
+  for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++) {
+    const nodus_term *idb;
+    int64_t epoch;
+    size_t len, bits;
+    if (nodus_match(&list->v.items[i], "{~t, ~i}", &idb, &epoch) || epoch < 0)
+      continue;
+    const uint8_t *p = nodus_bin_data(idb, &len, &bits);
+    if (idb->type != NODUS_T_BINARY || !p || len > 1024) continue;
+    for (size_t k = 0; k < d->n_children; k++) {
+      dsup_child *c = d->children[k];
+      if (strlen(c->id) != len || memcmp(c->id, p, len)) continue;
+      c->owner_seen = node;
+      if ((uint64_t)epoch > c->max_epoch) c->max_epoch = (uint64_t)epoch;
+    }
+  }
+}
+
+static void on_message(nodus_proc *self, const nodus_term *msg) {
+  nodus_dsup *d = nodus_proc_state(self);
+  nodus_atom node, tag = NODUS_ATOM_EMPTY;
+  const nodus_term *t, *r;
+  if (msg->type == NODUS_T_TUPLE && msg->n && msg->v.items[0].type == NODUS_T_ATOM)
+    tag = msg->v.items[0].v.atom;
+  const char *name = nodus_atom_text(tag, NULL);
+  if (nodus_is_atom(msg, "dsup_tick")) {
+    if (d->opts.mode == NODUS_DSUP_QUORUM) dsup_lease_round(d);
+    dsup_registrar_check(d);
+    schedule_tick(d);
+  } else if (!nodus_match(msg, "{nodeup, ~a, _}", &node)) {
+    dsup_send_hello(d, node, true);
+  } else if (!nodus_match(msg, "{nodedown, ~a, _}", &node) ||
+             !nodus_match(msg, "{dsup_bye, ~a}", &node)) {
+    dsup_member_down(d, node);
+  } else if (!nodus_match(msg, "{'EXIT', ~t, ~t}", &t, &r)) {
+    dsup_instance_exited(d, t, r);
+  } else if (!strcmp(name, "dsup_hello")) {
+    on_hello(d, msg);
+  } else if (!nodus_match(msg, "{dsup_specs, ~t}", &t)) {
+    dsup_specs_merge(d, t);
+  } else if (!strcmp(name, "dsup_running")) {
+    on_running(d, msg);
+  } else if (!strcmp(name, "dsup_lease")) {
+    dsup_on_lease(d, msg);
+  } else if (!strcmp(name, "dsup_vote")) {
+    dsup_on_vote(d, msg);
+  } else if (!strcmp(name, "dsup_release")) {
+    dsup_on_release(d, msg);
+  } else {
+    if (!(d->logged & 4))
+      nodus_log(d->node, NODUS_LOG_INFO, "dsup",
+                "%s: unexpected message dropped (logged once)", d->name);
+    d->logged |= 4;
+    return;
+  }
+  dsup_evaluate(d);
+}
+
+static void dsup_on_start(nodus_proc *self) {
+  nodus_dsup *d = nodus_proc_state(self);
+  d->proc = self;
+  nodus_monitor_nodes(self, NODUS_NODES_REASON, true);
+  nodus_term nodes;
+  if (nodus_node_list(d->node, &nodes) == 0) {
+    for (size_t i = 0; nodes.type == NODUS_T_LIST && i < nodes.n; i++)
+      if (nodes.v.items[i].type == NODUS_T_ATOM)
+        dsup_send_hello(d, nodes.v.items[i].v.atom, true);
+    nodus_term_free(&nodes);
+  }
+  schedule_tick(d);
+}
+
+static void dsup_on_exit(nodus_proc *self, const nodus_term *reason) {
+  nodus_dsup *d = nodus_proc_state(self);
+  d->proc = NULL; /* the node closing, or nodus_dsup_close */
+}
+
+const nodus_proc_spec dsup_proc_spec = {
+    .on_message = on_message, .on_exit = dsup_on_exit, .on_start = dsup_on_start,
+    .trap_exit = true};

@@ -1,0 +1,406 @@
+/* The distributed supervisor on loopback, nodes of this process around a
+ * private epmd: one instance in the cluster, placement agreed by every
+ * member, restart in place after a crash with a higher epoch, a move on
+ * graceful leave and on node loss, transient children done everywhere,
+ * min_nodes gating, and quorum mode: one instance under a lease, moved
+ * after its node is lost, stopped on a node left without a quorum. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "free_port.h"
+#include "nodus.h"
+
+#define EVENTUALLY(cond, ms)                                        \
+  ({                                                                \
+    bool ok_ = false;                                               \
+    for (int i_ = 0; i_ < (ms) / 5 && !(ok_ = (cond)); i_++)        \
+      usleep(5000);                                                 \
+    ok_ || (cond);                                                  \
+  })
+
+#define N_NODES 6
+static int epmd_port;
+static nodus_node *nodes[N_NODES];
+
+/* What the instances did, per node: running now, and every start. */
+typedef struct node_record {
+  int index;
+  atomic_int running;
+  atomic_uint_fast64_t last_epoch;
+  atomic_int starts;
+} node_record;
+static node_record rec[N_NODES];
+
+static pthread_mutex_t pids_lock = PTHREAD_MUTEX_INITIALIZER;
+static nodus_term last_pid[N_NODES]; /* of the last instance started */
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct instance {
+  node_record *r;
+  nodus_dsup *dsup;
+  char id[32];
+  uint64_t epoch;
+} instance;
+
+static void worker_msg(nodus_proc *self, const nodus_term *msg) {
+  if (nodus_is_atom(msg, "crash")) {
+    nodus_term why;
+    nodus_mk_atom(&why, "crashed_on_purpose");
+    nodus_exit(self, &why);
+  } else if (nodus_is_atom(msg, "done")) {
+    nodus_term why = nodus_atom_term(0);
+    nodus_mk_atom(&why, "normal");
+    nodus_exit(self, &why);
+  }
+}
+
+static void worker_exit(nodus_proc *self, const nodus_term *reason) {
+  instance *in = nodus_proc_state(self);
+  atomic_fetch_sub(&in->r->running, 1);
+  free(in);
+}
+
+static int worker_start(nodus_proc *dsup, const nodus_dsup_start_info *info,
+                        void *arg, nodus_term *pid) {
+  node_record *r = arg;
+  instance *in = calloc(1, sizeof *in);
+  if (!in) return NODUS_ENOMEM;
+  in->r = r;
+  in->dsup = info->dsup;
+  in->epoch = info->epoch;
+  snprintf(in->id, sizeof in->id, "%s", info->id);
+  nodus_proc_spec spec = {.on_message = worker_msg, .on_exit = worker_exit,
+                          .state = in};
+  int rc = nodus_spawn_from(dsup, &spec, true, pid);
+  if (rc) {
+    free(in);
+    return rc;
+  }
+  atomic_fetch_add(&r->running, 1);
+  atomic_fetch_add(&r->starts, 1);
+  atomic_store(&r->last_epoch, info->epoch);
+  pthread_mutex_lock(&pids_lock);
+  nodus_term_free(&last_pid[r->index]);
+  nodus_copy(&last_pid[r->index], pid);
+  pthread_mutex_unlock(&pids_lock);
+  return 0;
+}
+
+static nodus_node *mk(int i) {
+  char name[64];
+  snprintf(name, sizeof name, "dsup%d@127.0.0.1", i);
+  nodus_node_opts o = {.name = name, .cookie = "dsup",
+                       .listen_address = "127.0.0.1",
+                       .epmd_mode = i == 0 ? NODUS_EPMD_EMBEDDED : NODUS_EPMD_SYSTEM,
+                       .epmd_port = epmd_port, .net_ticktime_ms = 4000};
+  nodus_node *n = NULL;
+  int rc = nodus_node_init(&o, &n);
+  CHECK_RC(rc, 0);
+  if (!rc) CHECK_RC(nodus_node_start(n), 0);
+  rec[i].index = i;
+  return rc ? NULL : n;
+}
+
+static void connect_all(int from, int to) {
+  for (int i = from; i < to; i++)
+    for (int j = i + 1; j < to; j++)
+      CHECK_RC(nodus_node_connect(nodes[i], nodus_node_name(nodes[j])), 0);
+}
+
+static nodus_dsup *start(int i, const char *name, const nodus_dsup_opts *base) {
+  nodus_dsup_kind kind = {"worker", worker_start, &rec[i]};
+  nodus_dsup_opts o = *base;
+  o.name = name;
+  o.kinds = &kind;
+  o.n_kinds = 1;
+  nodus_dsup *d = NULL;
+  CHECK_RC(nodus_dsup_start(nodes[i], &o, &d), 0);
+  return d;
+}
+
+/* Over the nodes still there: a closed node's instances are gone. */
+static int running_total(int from, int to) {
+  int n = 0;
+  for (int i = from; i < to; i++)
+    if (nodes[i]) n += atomic_load(&rec[i].running);
+  return n;
+}
+
+static int running_on(int from, int to) {
+  for (int i = from; i < to; i++)
+    if (nodes[i] && atomic_load(&rec[i].running)) return i;
+  return -1;
+}
+
+static size_t n_members(nodus_dsup *d) {
+  nodus_term l;
+  if (nodus_dsup_members(d, &l)) return 0;
+  size_t n = l.n;
+  nodus_term_free(&l);
+  return n;
+}
+
+/* Stays exactly one for `ms`: not a passing instant of one. */
+static bool stays_one(int from, int to, int ms) {
+  int64_t end = now_ms() + ms;
+  while (now_ms() < end) {
+    if (running_total(from, to) != 1) return false;
+    usleep(5000);
+  }
+  return true;
+}
+
+static void send_to_instance(int i, const char *what) {
+  nodus_term to, msg;
+  pthread_mutex_lock(&pids_lock);
+  nodus_copy(&to, &last_pid[i]);
+  pthread_mutex_unlock(&pids_lock);
+  nodus_mk_atom(&msg, what);
+  CHECK_RC(nodus_send(nodes[i], &to, msg), 0);
+  nodus_term_free(&to);
+}
+
+/* Where each member believes the child runs: all agree on `owner`. */
+static bool all_see(nodus_dsup **ds, int from, int to, int owner) {
+  nodus_atom want = nodus_node_name(nodes[owner]);
+  for (int i = from; i < to; i++) {
+    if (!ds[i]) continue;
+    nodus_term l;
+    if (nodus_dsup_which_children(ds[i], &l)) return false;
+    nodus_atom where = 0;
+    bool ok = l.type == NODUS_T_LIST && l.n == 1 &&
+              !nodus_match(&l.v.items[0], "{<<\"job\">>, ~a, _, _}", &where) &&
+              where == want;
+    nodus_term_free(&l);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+static void availability(void) {
+  nodus_dsup *ds[N_NODES] = {0};
+  nodus_dsup_opts o = {.mode = NODUS_DSUP_AVAILABILITY};
+  for (int i = 0; i < 3; i++) ds[i] = start(i, "avail", &o);
+  CHECK(EVENTUALLY(n_members(ds[0]) == 3 && n_members(ds[1]) == 3 &&
+                   n_members(ds[2]) == 3, 3000));
+  nodus_dsup_child_spec spec = {.id = "job", .kind = "worker",
+                                .restart = NODUS_PERMANENT};
+  CHECK_RC(nodus_dsup_start_child(ds[1], &spec), 0);
+  CHECK_RC(nodus_dsup_start_child(ds[2], &spec), 0); /* the same: no-op */
+  nodus_dsup_child_spec other = spec;
+  other.restart = NODUS_TEMPORARY;
+  CHECK_RC(nodus_dsup_start_child(ds[2], &other), NODUS_EEXIST);
+  CHECK(EVENTUALLY(running_total(0, 3) == 1, 3000));
+  CHECK(stays_one(0, 3, 300));
+  int owner = running_on(0, 3);
+  CHECK(EVENTUALLY(all_see(ds, 0, 3, owner), 2000));
+  uint64_t e1 = atomic_load(&rec[owner].last_epoch), got = 0;
+  CHECK_RC(nodus_dsup_epoch(ds[owner], "job", &got), 0);
+  CHECK(got == e1);
+  CHECK(nodus_dsup_valid(ds[owner], "job", e1));
+  CHECK(!nodus_dsup_valid(ds[owner], "job", e1 + 1));
+  CHECK(!nodus_dsup_valid(ds[(owner + 1) % 3], "job", e1));
+
+  /* A crash: restarted where it was, with a higher epoch. */
+  int starts = atomic_load(&rec[owner].starts);
+  send_to_instance(owner, "crash");
+  CHECK(EVENTUALLY(atomic_load(&rec[owner].starts) == starts + 1 &&
+                   atomic_load(&rec[owner].running) == 1, 2000));
+  uint64_t e2 = atomic_load(&rec[owner].last_epoch);
+  CHECK(e2 > e1);
+  CHECK(stays_one(0, 3, 200));
+
+  /* Graceful leave: it moves at once. */
+  int64_t t0 = now_ms();
+  nodus_dsup_close(ds[owner]);
+  ds[owner] = NULL;
+  CHECK(EVENTUALLY(running_total(0, 3) == 1 && !atomic_load(&rec[owner].running),
+                   2000));
+  int next = running_on(0, 3);
+  CHECK(next >= 0 && next != owner);
+  if (next >= 0) {
+    CHECK(atomic_load(&rec[next].last_epoch) > e2);
+    printf("moved on graceful leave in %lld ms\n", (long long)(now_ms() - t0));
+  }
+  CHECK(stays_one(0, 3, 200));
+  CHECK_RC(nodus_dsup_terminate_child(ds[next], "job"), 0);
+  CHECK(EVENTUALLY(running_total(0, 3) == 0, 2000));
+  CHECK_RC(nodus_dsup_terminate_child(ds[next], "job"), NODUS_ENOTFOUND);
+
+  /* A transient child that ends normally is done everywhere. */
+  nodus_dsup_child_spec tr = {.id = "once", .kind = "worker",
+                              .restart = NODUS_TRANSIENT};
+  CHECK_RC(nodus_dsup_start_child(ds[next], &tr), 0);
+  CHECK(EVENTUALLY(running_total(0, 3) == 1, 2000));
+  int where = running_on(0, 3);
+  if (where >= 0) send_to_instance(where, "done");
+  CHECK(EVENTUALLY(running_total(0, 3) == 0, 2000));
+  usleep(300000); /* nothing may come back: look again after a while */
+  CHECK(running_total(0, 3) == 0);
+  for (int i = 0; i < 3; i++) {
+    if (!ds[i]) continue;
+    nodus_term l;
+    CHECK_RC(nodus_dsup_which_children(ds[i], &l), 0);
+    if (l.n) {
+      char *txt = NULL;
+      nodus_print(&l, NULL, &txt, NULL);
+      fprintf(stderr, "node %d still lists %s\n", i, txt);
+      free(txt);
+    }
+    CHECK(nodus_is_proper_list(&l) && nodus_size(&l) == 0);
+    nodus_term_free(&l);
+  }
+  for (int i = 0; i < 3; i++) nodus_dsup_close(ds[i]);
+}
+
+/* min_nodes 3: two members run nothing; the third makes it start. */
+static void gating(void) {
+  nodus_dsup *ds[3] = {0};
+  nodus_dsup_opts o = {.mode = NODUS_DSUP_AVAILABILITY, .min_nodes = 3};
+  ds[0] = start(0, "gated", &o);
+  ds[1] = start(1, "gated", &o);
+  nodus_dsup_child_spec spec = {.id = "job", .kind = "worker"};
+  CHECK_RC(nodus_dsup_start_child(ds[0], &spec), 0);
+  CHECK(EVENTUALLY(n_members(ds[0]) == 2, 2000));
+  usleep(400000); /* a while with two members: nothing may start */
+  CHECK(running_total(0, 3) == 0);
+  ds[2] = start(2, "gated", &o);
+  CHECK(EVENTUALLY(running_total(0, 3) == 1, 2000));
+  CHECK(stays_one(0, 3, 200));
+  /* Back below min_nodes: it stops. */
+  nodus_dsup_close(ds[2]);
+  ds[2] = NULL;
+  CHECK(EVENTUALLY(running_total(0, 3) == 0, 2000));
+  for (int i = 0; i < 3; i++) nodus_dsup_close(ds[i]);
+}
+
+/* Node loss, availability: a surviving node runs it within a second of
+ * the close, which the others see as a connection_closed nodedown. */
+static void node_loss(void) {
+  nodus_dsup *ds[N_NODES] = {0};
+  nodus_dsup_opts o = {.mode = NODUS_DSUP_AVAILABILITY};
+  for (int i = 3; i < 6; i++) ds[i] = start(i, "loss", &o);
+  CHECK(EVENTUALLY(n_members(ds[3]) == 3 && n_members(ds[4]) == 3 &&
+                   n_members(ds[5]) == 3, 3000));
+  nodus_dsup_child_spec spec = {.id = "job", .kind = "worker"};
+  CHECK_RC(nodus_dsup_start_child(ds[3], &spec), 0);
+  CHECK(EVENTUALLY(running_total(3, 6) == 1, 3000));
+  int owner = running_on(3, 6);
+  uint64_t e1 = atomic_load(&rec[owner].last_epoch);
+  int64_t t0 = now_ms();
+  nodus_node_close(nodes[owner]);
+  nodes[owner] = NULL;
+  nodus_dsup_close(ds[owner]); /* after its node: only frees */
+  ds[owner] = NULL;
+  CHECK(EVENTUALLY(running_total(3, 6) == 1, 1000));
+  int next = running_on(3, 6);
+  CHECK(next >= 0 && next != owner);
+  if (next >= 0) {
+    CHECK(atomic_load(&rec[next].last_epoch) > e1);
+    printf("availability: running again %lld ms after its node closed\n",
+           (long long)(now_ms() - t0));
+  }
+  for (int i = 3; i < 6; i++) nodus_dsup_close(ds[i]);
+}
+
+/* Quorum mode on what is left of nodes 3..5 plus 0..2: cluster_size 3. */
+static void quorum(void) {
+  int q[3], k = 0;
+  for (int i = 0; i < N_NODES && k < 3; i++)
+    if (nodes[i]) q[k++] = i;
+  nodus_dsup *ds[N_NODES] = {0};
+  nodus_dsup_opts o = {.mode = NODUS_DSUP_QUORUM, .cluster_size = 3,
+                       .lease_ms = 400};
+  int64_t t0 = now_ms();
+  for (int j = 0; j < 3; j++) ds[q[j]] = start(q[j], "quorum", &o);
+  nodus_dsup_child_spec spec = {.id = "job", .kind = "worker"};
+  CHECK_RC(nodus_dsup_start_child(ds[q[0]], &spec), 0);
+  /* Nobody votes during its first lease_ms: the start waits that long. */
+  int total = 0;
+  for (int j = 0; j < 3; j++) total += atomic_load(&rec[q[j]].running);
+  CHECK(total == 0);
+  CHECK(EVENTUALLY(running_total(0, N_NODES) == 1, 3000));
+  CHECK(now_ms() - t0 >= 400);
+  CHECK(stays_one(0, N_NODES, 500)); /* renewals keep it where it is */
+  int owner = running_on(0, N_NODES);
+  uint64_t e1 = atomic_load(&rec[owner].last_epoch);
+  CHECK(nodus_dsup_valid(ds[owner], "job", e1));
+
+  /* The owner's node goes: the others wait out its lease, then one runs. */
+  nodus_node_close(nodes[owner]);
+  nodes[owner] = NULL;
+  nodus_dsup_close(ds[owner]);
+  ds[owner] = NULL;
+  int64_t t1 = now_ms();
+  CHECK(EVENTUALLY(running_total(0, N_NODES) == 1, 3000));
+  int next = running_on(0, N_NODES);
+  CHECK(next >= 0 && next != owner);
+  if (next >= 0) {
+    CHECK(atomic_load(&rec[next].last_epoch) > e1);
+    printf("quorum: running again %lld ms after its node closed (lease 400 ms)\n",
+           (long long)(now_ms() - t1));
+  }
+  /* One more node gone: one of three is no quorum, nothing runs. */
+  int other = -1;
+  for (int j = 0; j < 3; j++)
+    if (q[j] != owner && q[j] != next) other = q[j];
+  if (next >= 0 && other >= 0) {
+    uint64_t e2 = atomic_load(&rec[next].last_epoch);
+    nodus_node_close(nodes[other]);
+    nodes[other] = NULL;
+    nodus_dsup_close(ds[other]);
+    ds[other] = NULL;
+    CHECK(EVENTUALLY(running_total(0, N_NODES) == 0, 2000));
+    CHECK(!nodus_dsup_valid(ds[next], "job", e2));
+    usleep(500000);
+    CHECK(running_total(0, N_NODES) == 0);
+  }
+  for (int i = 0; i < N_NODES; i++) nodus_dsup_close(ds[i]);
+}
+
+static void bad_opts(void) {
+  nodus_dsup *d = NULL;
+  nodus_dsup_opts o = {.name = "bad", .mode = NODUS_DSUP_QUORUM};
+  CHECK_RC(nodus_dsup_start(nodes[0], &o, &d), NODUS_EINVAL); /* no size */
+  o.mode = 7;
+  CHECK_RC(nodus_dsup_start(nodes[0], &o, &d), NODUS_EINVAL);
+  o.mode = NODUS_DSUP_AVAILABILITY;
+  o.placement = NODUS_DSUP_CALLBACK; /* without a callback */
+  CHECK_RC(nodus_dsup_start(nodes[0], &o, &d), NODUS_EINVAL);
+  CHECK(d == NULL);
+  o.placement = NODUS_DSUP_HASH;
+  CHECK_RC(nodus_dsup_start(nodes[0], &o, &d), 0);
+  nodus_dsup *twice = NULL;
+  CHECK_RC(nodus_dsup_start(nodes[0], &o, &twice), NODUS_EEXIST);
+  nodus_dsup_child_spec spec = {.id = "", .kind = "worker"};
+  CHECK_RC(nodus_dsup_start_child(d, &spec), NODUS_EINVAL);
+  nodus_dsup_close(d);
+}
+
+int main(void) {
+  epmd_port = test_free_port();
+  for (int i = 0; i < N_NODES; i++)
+    if (!(nodes[i] = mk(i))) return check_report();
+  connect_all(0, 3);
+  connect_all(3, 6);
+  bad_opts();
+  availability();
+  gating();
+  node_loss();
+  quorum();
+  for (int i = N_NODES - 1; i >= 0; i--)
+    if (nodes[i]) nodus_node_close(nodes[i]);
+  for (int i = 0; i < N_NODES; i++) nodus_term_free(&last_pid[i]);
+  return check_report();
+}
