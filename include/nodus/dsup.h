@@ -72,6 +72,9 @@ typedef struct nodus_dsup_start_info {
   const char *id;
   uint64_t epoch;          /* this start's fencing epoch */
   const nodus_term *args;  /* the spec's args (borrowed) */
+  /* The state the previous instance handed over (a kind with handoff),
+   * borrowed for the call; NULL after a crash, a loss or a first start. */
+  const nodus_term *handoff;
 } nodus_dsup_start_info;
 
 /* Starts one instance: spawn a process linked to `dsup` and give its pid
@@ -89,6 +92,13 @@ typedef struct nodus_dsup_kind {
   const char *name;
   nodus_dsup_start_fn start;
   void *arg;
+  /* Handoff, as Swarm's: when an instance moves because the members
+   * changed (a node joined, this one leaves with nodus_dsup_close), never
+   * after a crash or a loss, it first gets {dsup_begin_handoff, From,
+   * Ref} and may answer From with {dsup_handoff, Ref, State}; the new
+   * instance gets State in its start info. Without an answer within
+   * handoff_ms it is stopped all the same. */
+  bool handoff;
 } nodus_dsup_kind;
 
 typedef struct nodus_dsup_child_spec {
@@ -138,6 +148,7 @@ typedef struct nodus_dsup_opts {
    * 3 in 5000 ms. */
   int intensity;
   int period_ms;
+  unsigned handoff_ms; /* 0: 1000 */
 } nodus_dsup_opts;
 
 /* Starts this node's member of the supervisor `opts->name` (its process
@@ -145,8 +156,10 @@ typedef struct nodus_dsup_opts {
  * among the connected nodes, now and on every nodeup. */
 int nodus_dsup_start(nodus_node *node, const nodus_dsup_opts *opts,
                      nodus_dsup **dsup);
-/* Leaves: this node's instances stop (exit reason shutdown), its leases
- * are given back so they move at once, and the handle is freed. */
+/* Leaves: this node's instances move to the other members (handing
+ * their state over when their kind does handoff) and stop, its leases are
+ * given back so the moves happen at once, and the handle is freed. Call
+ * it before nodus_node_close; after it, it only frees. */
 void nodus_dsup_close(nodus_dsup *dsup);
 
 /* Adds a child on every member (replicated); the same spec again is a

@@ -34,6 +34,7 @@ typedef struct node_record {
   atomic_int running;
   atomic_uint_fast64_t last_epoch;
   atomic_int starts;
+  atomic_int handed; /* the generation a start was handed, -1: none */
 } node_record;
 static node_record rec[N_NODES];
 
@@ -51,10 +52,19 @@ typedef struct instance {
   nodus_dsup *dsup;
   char id[32];
   uint64_t epoch;
+  int64_t generation; /* 1 + the one handed over */
 } instance;
 
 static void worker_msg(nodus_proc *self, const nodus_term *msg) {
-  if (nodus_is_atom(msg, "crash")) {
+  instance *in = nodus_proc_state(self);
+  const nodus_term *from, *ref;
+  if (!nodus_match(msg, "{dsup_begin_handoff, ~t, ~t}", &from, &ref)) {
+    nodus_term r, reply;
+    nodus_copy(&r, ref);
+    nodus_build(&reply, "{dsup_handoff, ~t, {generation, ~i}}", r,
+                in->generation);
+    nodus_send_from(self, from, reply);
+  } else if (nodus_is_atom(msg, "crash")) {
     nodus_term why;
     nodus_mk_atom(&why, "crashed_on_purpose");
     nodus_exit(self, &why);
@@ -80,6 +90,10 @@ static int worker_start(nodus_proc *dsup, const nodus_dsup_start_info *info,
   in->dsup = info->dsup;
   in->epoch = info->epoch;
   snprintf(in->id, sizeof in->id, "%s", info->id);
+  int64_t g = -1;
+  if (info->handoff && nodus_match(info->handoff, "{generation, ~i}", &g)) g = -2;
+  atomic_store(&r->handed, (int)g);
+  in->generation = g < 0 ? 1 : g + 1;
   nodus_proc_spec spec = {.on_message = worker_msg, .on_exit = worker_exit,
                           .state = in};
   int rc = nodus_spawn_from(dsup, &spec, true, pid);
@@ -119,7 +133,7 @@ static void connect_all(int from, int to) {
 }
 
 static nodus_dsup *start(int i, const char *name, const nodus_dsup_opts *base) {
-  nodus_dsup_kind kind = {"worker", worker_start, &rec[i]};
+  nodus_dsup_kind kind = {"worker", worker_start, &rec[i], base->handoff_ms > 0};
   nodus_dsup_opts o = *base;
   o.name = name;
   o.kinds = &kind;
@@ -369,6 +383,39 @@ static void quorum(void) {
   for (int i = 0; i < N_NODES; i++) nodus_dsup_close(ds[i]);
 }
 
+/* The member whose name sorts last: a joiner takes the child over. */
+static size_t place_last(const char *id, const nodus_dsup_member *m, size_t n,
+                         void *arg) {
+  return n - 1;
+}
+
+/* Handoff: a join moves the child to the newcomer with its state, a
+ * graceful leave moves it back, with the state again. */
+static void handoff(void) {
+  nodus_dsup *ds[3] = {0};
+  nodus_dsup_opts o = {.mode = NODUS_DSUP_AVAILABILITY,
+                       .placement = NODUS_DSUP_CALLBACK, .place = place_last,
+                       .handoff_ms = 1000};
+  ds[0] = start(0, "hand", &o);
+  ds[1] = start(1, "hand", &o);
+  CHECK(EVENTUALLY(n_members(ds[0]) == 2 && n_members(ds[1]) == 2, 2000));
+  nodus_dsup_child_spec spec = {.id = "job", .kind = "worker"};
+  CHECK_RC(nodus_dsup_start_child(ds[0], &spec), 0);
+  CHECK(EVENTUALLY(atomic_load(&rec[1].running) == 1, 2000));
+  CHECK(atomic_load(&rec[1].handed) == -1); /* a first start: nothing */
+  ds[2] = start(2, "hand", &o);
+  CHECK(EVENTUALLY(atomic_load(&rec[2].running) == 1 &&
+                   !atomic_load(&rec[1].running), 3000));
+  CHECK(atomic_load(&rec[2].handed) == 1);
+  CHECK(stays_one(0, 3, 200));
+  nodus_dsup_close(ds[2]);
+  ds[2] = NULL;
+  CHECK(EVENTUALLY(atomic_load(&rec[1].running) == 1, 3000));
+  CHECK(atomic_load(&rec[1].handed) == 2);
+  CHECK(running_total(0, 3) == 1);
+  for (int i = 0; i < 3; i++) nodus_dsup_close(ds[i]);
+}
+
 static void bad_opts(void) {
   nodus_dsup *d = NULL;
   nodus_dsup_opts o = {.name = "bad", .mode = NODUS_DSUP_QUORUM};
@@ -397,6 +444,7 @@ int main(void) {
   bad_opts();
   availability();
   gating();
+  handoff();
   node_loss();
   quorum();
   for (int i = N_NODES - 1; i >= 0; i--)

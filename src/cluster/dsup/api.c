@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cluster/dsup/dsup_internal.h"
 
@@ -16,6 +17,7 @@ static void free_dsup(nodus_dsup *d) {
     free((char *)d->opts.kinds[i].name);
   free((void *)d->opts.kinds);
   nodus_term_free(&d->pid);
+  pthread_cond_destroy(&d->ended);
   pthread_mutex_destroy(&d->lock);
   free(d->name);
   free(d);
@@ -86,6 +88,7 @@ int nodus_dsup_start(nodus_node *node, const nodus_dsup_opts *opts,
   nodus_dsup *d = calloc(1, sizeof *d);
   if (!d) return NODUS_ENOMEM;
   pthread_mutex_init(&d->lock, NULL);
+  pthread_cond_init(&d->ended, NULL);
   d->node = node;
   if ((rc = copy_opts(d, opts))) goto fail;
   snprintf(d->reg_name, sizeof d->reg_name, "nodus_dsup_%s", d->name);
@@ -110,24 +113,52 @@ fail:
 static void close_on_loop(nodus_node *node, void *arg) {
   nodus_dsup *d = arg;
   if (!d->proc) return;
-  d->closing = true;
-  for (size_t i = 0; i < d->n_children; i++) {
-    dsup_child *c = d->children[i];
-    nodus_term why;
-    if (nodus_mk_atom(&why, "shutdown")) why = nodus_nil();
-    dsup_instance_stop(d, c, why);
-    if (d->opts.mode == NODUS_DSUP_QUORUM) dsup_lease_release(d, c);
+  d->closing = true; /* placement leaves this node out: everything moves */
+  dsup_evaluate(d);
+}
+
+/* The instances did not end in time: kill them and go. */
+static void force_close_on_loop(nodus_node *node, void *arg) {
+  nodus_dsup *d = arg;
+  if (!d->proc) return;
+  nodus_term kill;
+  if (nodus_mk_atom(&kill, "kill")) return;
+  for (size_t i = 0; i < d->n_children; i++)
+    if (d->children[i]->pid.type == NODUS_T_PID)
+      nodus_exit_signal(d->proc, &d->children[i]->pid, &kill);
+  dsup_close_finish(d);
+}
+
+static bool wait_ended(nodus_dsup *d, int ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (long)(ms % 1000) * 1000000;
+  if (until.tv_nsec >= 1000000000) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000;
   }
-  nodus_term bye;
-  if (nodus_build(&bye, "{dsup_bye, ~A}", d->self_node) == 0)
-    dsup_broadcast(d, bye);
-  nodus_term reason;
-  if (nodus_mk_atom(&reason, "shutdown") == 0) nodus_exit(d->proc, &reason);
+  pthread_mutex_lock(&d->lock);
+  while (!d->proc_ended &&
+         pthread_cond_timedwait(&d->ended, &d->lock, &until) == 0) {
+  }
+  bool ended = d->proc_ended;
+  pthread_mutex_unlock(&d->lock);
+  return ended;
 }
 
 void nodus_dsup_close(nodus_dsup *d) {
   if (!d) return;
-  nodus_node_call(d->node, close_on_loop, d);
+  pthread_mutex_lock(&d->lock);
+  bool ended = d->proc_ended; /* the node closed first: only free */
+  pthread_mutex_unlock(&d->lock);
+  if (!ended && nodus_node_call(d->node, close_on_loop, d) == 0) {
+    unsigned handoff = d->opts.handoff_ms ? d->opts.handoff_ms : 1000;
+    if (!wait_ended(d, (int)handoff + 5000)) {
+      nodus_node_call(d->node, force_close_on_loop, d);
+      wait_ended(d, 5000);
+    }
+  }
   dsup_registrar_stop(d);
   free_dsup(d);
 }

@@ -3,14 +3,15 @@
  * other threads read under `lock`.
  *
  * Messages between members (all tuples, first element the tag):
- *   {dsup_hello, Pid, StartedMs, Specs, Reply}  on start and nodeup; Reply
- *                              true asks for a hello back
+ *   {dsup_hello, Pid, StartedMs, Specs, Owners, Reply}  on start and
+ *                              nodeup; Reply true asks for a hello back
  *   {dsup_specs, Specs}        a change of specs (start/terminate_child)
  *   {dsup_running, Node, Load, [{Id, Epoch}]}  what a member runs now
  *   {dsup_bye, Node}           a member leaves (nodus_dsup_close)
  *   {dsup_lease, Node, Seq, [{Id, Epoch}]}     quorum: asks for votes
  *   {dsup_vote, Node, Seq, [{Id, Granted, MaxEpoch}]}
  *   {dsup_release, Node, [Id]} quorum: gives leases back
+ *   {dsup_handoff_state, Id, State}  handoff.c
  * A spec travels as {Id, Kind, Args, Restart, GlobalName, Version,
  * Deleted}; the higher {Version, Node-of-writer} wins (last writer wins,
  * deletions as tombstones), so members converge whatever the order. */
@@ -59,6 +60,11 @@ typedef struct dsup_child {
   unsigned n_restarts;
   int64_t banned_until_ns; /* too many restarts: not here until then */
   int64_t register_asked_ns; /* when the registrar was last asked */
+  /* Handoff: as the old owner (asked the instance, for `handoff_to`), and
+   * as the new one (what the old instance handed over, NONE if nothing). */
+  nodus_term handoff_ref;
+  nodus_atom handoff_to;
+  nodus_term handoff_state;
 
   /* Quorum mode, as requester: the current round and the lease. */
   int64_t round_seq, round_sent_ns;
@@ -91,12 +97,16 @@ struct nodus_dsup {
   int64_t next_seq, lamport;
   unsigned lease_ms;
   bool closing;
+  pthread_cond_t ended; /* signalled when the process has ended */
+  bool proc_ended;
   unsigned logged;
 
   /* Global names: registration blocks, so a thread of ours does it. */
   pthread_t registrar;
   bool registrar_running;
-  nodus_mailbox *registrar_mb;
+  pthread_cond_t reg_cond; /* the queue and reg_stop are under lock */
+  struct reg_req *reg_queue;
+  bool reg_stop;
 };
 
 /* clock.c */
@@ -137,20 +147,33 @@ unsigned dsup_quorum(const nodus_dsup *d);
 /* instances.c: starting, stopping, restarting this node's instances. */
 void dsup_instance_start(nodus_dsup *d, dsup_child *c, uint64_t epoch);
 void dsup_instance_stop(nodus_dsup *d, dsup_child *c, nodus_term reason);
+const nodus_dsup_kind *dsup_kind_of(nodus_dsup *d, const char *name);
 /* An 'EXIT' from a pid: true when it was one of ours. */
 bool dsup_instance_exited(nodus_dsup *d, const nodus_term *pid,
                           const nodus_term *reason);
 uint64_t dsup_next_epoch(const dsup_child *c);
 void dsup_broadcast_running(nodus_dsup *d);
+nodus_term dsup_running_term(const nodus_dsup *d); /* [{Id, Epoch}] */
+nodus_term dsup_owners_term(const nodus_dsup *d); /* [{Id, Epoch, Node}] */
 unsigned dsup_local_load(const nodus_dsup *d);
+
+/* handoff.c: moving an instance with its state. */
+bool dsup_handoff_begin(nodus_dsup *d, dsup_child *c, nodus_atom to);
+void dsup_on_handoff_reply(nodus_dsup *d, const nodus_term *msg);
+void dsup_on_handoff_timeout(nodus_dsup *d, const nodus_term *msg);
+void dsup_on_handoff_state(nodus_dsup *d, const nodus_term *msg);
+dsup_child *dsup_child_by_idbin(nodus_dsup *d, const nodus_term *idbin);
 
 /* registrar.c: :global names of the running instances. */
 int dsup_registrar_start(nodus_dsup *d);
 void dsup_registrar_stop(nodus_dsup *d);
+void dsup_registrar_quit(nodus_dsup *d);
 void dsup_registrar_check(nodus_dsup *d);
 
 /* server.c */
 void dsup_evaluate(nodus_dsup *d);
+/* Closing, once no instance is left: bye to the members, the process ends. */
+void dsup_close_finish(nodus_dsup *d);
 extern const nodus_proc_spec dsup_proc_spec;
 
 #endif

@@ -23,10 +23,9 @@ unsigned dsup_local_load(const nodus_dsup *d) {
   return n;
 }
 
-void dsup_broadcast_running(nodus_dsup *d) {
-  unsigned load = dsup_local_load(d);
-  nodus_term list, msg;
-  if (nodus_mk_list(&list, load)) return;
+nodus_term dsup_running_term(const nodus_dsup *d) {
+  nodus_term list;
+  if (nodus_mk_list(&list, dsup_local_load(d))) return nodus_nil();
   size_t k = 0;
   for (size_t i = 0; i < d->n_children; i++) {
     dsup_child *c = d->children[i];
@@ -36,13 +35,40 @@ void dsup_broadcast_running(nodus_dsup *d) {
       item = nodus_nil();
     nodus_list_set(&list, k++, item);
   }
+  return list;
+}
+
+nodus_term dsup_owners_term(const nodus_dsup *d) {
+  size_t n = 0;
+  for (size_t i = 0; i < d->n_children; i++)
+    n += d->children[i]->pid.type == NODUS_T_PID ||
+         d->children[i]->owner_seen != NODUS_ATOM_EMPTY;
+  nodus_term list;
+  if (nodus_mk_list(&list, n)) return nodus_nil();
+  size_t k = 0;
+  for (size_t i = 0; i < d->n_children; i++) {
+    dsup_child *c = d->children[i];
+    bool here = c->pid.type == NODUS_T_PID;
+    if (!here && c->owner_seen == NODUS_ATOM_EMPTY) continue;
+    nodus_term item;
+    if (nodus_build(&item, "{~b, ~u, ~A}", c->id, strlen(c->id),
+                    here ? c->epoch : c->max_epoch,
+                    here ? d->self_node : c->owner_seen))
+      item = nodus_nil();
+    nodus_list_set(&list, k++, item);
+  }
+  return list;
+}
+
+void dsup_broadcast_running(nodus_dsup *d) {
+  nodus_term msg;
   if (nodus_build(&msg, "{dsup_running, ~A, ~i, ~t}", d->self_node,
-                  (int64_t)load, list))
+                  (int64_t)dsup_local_load(d), dsup_running_term(d)))
     return;
   dsup_broadcast(d, msg);
 }
 
-static const nodus_dsup_kind *kind_of(nodus_dsup *d, const char *name) {
+const nodus_dsup_kind *dsup_kind_of(nodus_dsup *d, const char *name) {
   for (size_t i = 0; i < d->opts.n_kinds; i++)
     if (!strcmp(d->opts.kinds[i].name, name)) return &d->opts.kinds[i];
   return NULL;
@@ -68,10 +94,12 @@ static bool restart_allowed(nodus_dsup *d, dsup_child *c) {
 }
 
 void dsup_instance_start(nodus_dsup *d, dsup_child *c, uint64_t epoch) {
-  const nodus_dsup_kind *k = kind_of(d, c->kind);
-  nodus_dsup_start_info info = {d, c->id, epoch, &c->args};
+  const nodus_dsup_kind *k = dsup_kind_of(d, c->kind);
+  nodus_dsup_start_info info = {d, c->id, epoch, &c->args, NULL};
+  if (c->handoff_state.type != NODUS_T_NONE) info.handoff = &c->handoff_state;
   nodus_term pid = {0};
   int rc = k ? k->start(d->proc, &info, k->arg, &pid) : NODUS_ENOTFOUND;
+  nodus_term_free(&c->handoff_state); /* handed to this start only */
   if (rc || pid.type != NODUS_T_PID) {
     nodus_term_free(&pid);
     nodus_log(d->node, NODUS_LOG_WARN, "dsup", "%s: %s (kind %s) failed to start: %s",
@@ -136,6 +164,7 @@ bool dsup_instance_exited(nodus_dsup *d, const nodus_term *pid,
   nodus_term_free(&c->pid);
   c->stopping = false;
   pthread_mutex_unlock(&d->lock);
+  nodus_term_free(&c->handoff_ref); /* an unanswered handoff ends here */
   if (c->owner_seen == d->self_node) c->owner_seen = NODUS_ATOM_EMPTY;
   char *text = NULL;
   nodus_print(reason, NULL, &text, NULL);

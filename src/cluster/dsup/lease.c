@@ -104,18 +104,6 @@ void dsup_lease_round(nodus_dsup *d) {
   dsup_broadcast(d, msg);
 }
 
-/* The id of {IdBinary, ...} as a child of ours, or NULL. */
-static dsup_child *child_of(nodus_dsup *d, const nodus_term *idbin) {
-  size_t n, bits;
-  const uint8_t *p = nodus_bin_data(idbin, &n, &bits);
-  if (idbin->type != NODUS_T_BINARY || !p || n == 0 || n > 1024) return NULL;
-  for (size_t i = 0; i < d->n_children; i++) {
-    const char *id = d->children[i]->id;
-    if (strlen(id) == n && !memcmp(id, p, n)) return d->children[i];
-  }
-  return NULL;
-}
-
 void dsup_on_lease(nodus_dsup *d, const nodus_term *msg) {
   nodus_atom from;
   int64_t seq;
@@ -135,7 +123,7 @@ void dsup_on_lease(nodus_dsup *d, const nodus_term *msg) {
     nodus_term item = nodus_nil();
     if (!nodus_match(&list->v.items[i], "{~t, ~i}", &idb, &e) && e >= 0) {
       epoch = (uint64_t)e;
-      dsup_child *c = child_of(d, idb);
+      dsup_child *c = dsup_child_by_idbin(d, idb);
       uint64_t max_before = 0;
       bool granted = c && vote(d, c, from, epoch, &max_before);
       size_t len, bits;
@@ -166,7 +154,7 @@ void dsup_on_vote(nodus_dsup *d, const nodus_term *msg) {
     if (nodus_match(&list->v.items[i], "{~t, ~a, ~i}", &idb, &granted,
                     &max_before) || max_before < 0)
       continue;
-    dsup_child *c = child_of(d, idb);
+    dsup_child *c = dsup_child_by_idbin(d, idb);
     if (!c || c->round_seq != seq) continue; /* a late vote: ignored */
     count_vote(d, c, granted == NODUS_ATOM_TRUE, (uint64_t)max_before);
   }
@@ -192,7 +180,7 @@ void dsup_on_release(nodus_dsup *d, const nodus_term *msg) {
       !nodus_is_proper_list(list))
     return;
   for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++) {
-    dsup_child *c = child_of(d, &list->v.items[i]);
+    dsup_child *c = dsup_child_by_idbin(d, &list->v.items[i]);
     if (c && c->grant.holder == from) c->grant.holder = NODUS_ATOM_EMPTY;
   }
 }

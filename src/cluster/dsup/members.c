@@ -80,13 +80,17 @@ void dsup_broadcast(nodus_dsup *d, nodus_term msg) {
   nodus_term_free(&msg);
 }
 
-/* {dsup_hello, Pid, StartedMs, Specs, Reply} to the dsup of the same name
- * on `node`, whether or not it runs one (a node without it drops it). */
+/* {dsup_hello, Pid, StartedMs, Specs, Running, Reply} to the dsup of the
+ * same name on `node`, whether or not it runs one (a node without it drops
+ * it). Where we know the children run comes with it ([{Id, Epoch,
+ * Node}]): a newcomer must not start a child before it hears that a
+ * member runs it. */
 void dsup_send_hello(nodus_dsup *d, nodus_atom node, bool reply) {
   nodus_term msg, to, self;
   if (nodus_copy(&self, &d->pid)) return;
-  if (nodus_build(&msg, "{dsup_hello, ~t, ~i, ~t, ~a}", self, d->started_ms,
-                  dsup_specs_term(d), reply ? "true" : "false"))
+  if (nodus_build(&msg, "{dsup_hello, ~t, ~i, ~t, ~t, ~a}", self,
+                  d->started_ms, dsup_specs_term(d), dsup_owners_term(d),
+                  reply ? "true" : "false"))
     return;
   if (nodus_build(&to, "{~A, ~A}", d->reg_atom, node)) {
     nodus_term_free(&msg);

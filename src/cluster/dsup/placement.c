@@ -31,7 +31,7 @@ static int name_cmp(nodus_atom a, nodus_atom b) {
 nodus_atom dsup_place(nodus_dsup *d, const dsup_child *c) {
   nodus_dsup_member view[DSUP_MAX_MEMBERS + 1];
   size_t n = 0;
-  bool self_in = c->banned_until_ns <= dsup_now_ns();
+  bool self_in = !d->closing && c->banned_until_ns <= dsup_now_ns();
   /* The view, sorted by name, self in its place. */
   for (size_t i = 0; i <= d->n_members; i++) {
     nodus_atom next = i < d->n_members ? d->members[i].node : NODUS_ATOM_EMPTY;

@@ -1,6 +1,6 @@
 /* :global names for the running instances. Registering blocks while the
  * cluster agrees, so a thread of the supervisor's own does it, fed by a
- * mailbox; the loop only asks, and asks again (at most once a second)
+ * queue; the loop only asks, and asks again (at most once a second)
  * while whereis does not give the instance. A clash after a heal is
  * resolved by global as random_notify_name does (the loser keeps running
  * and is told {global_name_conflict, Name}); placement then stops the
@@ -13,51 +13,83 @@
 #include "nodus/global.h"
 #include "nodus/service.h"
 
+/* One request: register name for pid. */
+typedef struct reg_req {
+  struct reg_req *next;
+  nodus_atom name;
+  nodus_term pid;
+} reg_req;
+
 static void *registrar_main(void *arg) {
   nodus_dsup *d = arg;
+  pthread_mutex_lock(&d->lock);
   for (;;) {
-    nodus_term msg;
-    if (nodus_mailbox_recv(d->registrar_mb, &msg, -1)) break;
-    bool stop = nodus_is_atom(&msg, "stop");
-    nodus_atom name;
-    const nodus_term *pid;
-    if (!stop && !nodus_match(&msg, "{register, ~a, ~t}", &name, &pid)) {
-      nodus_term n = nodus_atom_term(name);
-      nodus_global_opts o = {.method = NODUS_GLOBAL_RANDOM_NOTIFY};
-      int rc = nodus_global_register(d->node, &n, pid, &o);
-      if (rc && rc != NODUS_EEXIST)
-        nodus_log(d->node, NODUS_LOG_WARN, "dsup", "%s: global name %s: %s",
-                  d->name, nodus_atom_text(name, NULL), nodus_strerror(rc));
-    }
-    nodus_term_free(&msg);
-    if (stop) break;
+    while (!d->reg_queue && !d->reg_stop) pthread_cond_wait(&d->reg_cond, &d->lock);
+    if (d->reg_stop) break;
+    reg_req *r = d->reg_queue;
+    d->reg_queue = r->next;
+    pthread_mutex_unlock(&d->lock);
+    nodus_term n = nodus_atom_term(r->name);
+    nodus_global_opts o = {.method = NODUS_GLOBAL_RANDOM_NOTIFY};
+    int rc = nodus_global_register(d->node, &n, &r->pid, &o);
+    if (rc && rc != NODUS_EEXIST && rc != NODUS_ESTATE)
+      nodus_log(d->node, NODUS_LOG_WARN, "dsup", "%s: global name %s: %s",
+                d->name, nodus_atom_text(r->name, NULL), nodus_strerror(rc));
+    nodus_term_free(&r->pid);
+    free(r);
+    pthread_mutex_lock(&d->lock);
   }
+  pthread_mutex_unlock(&d->lock);
   return NULL;
 }
 
 int dsup_registrar_start(nodus_dsup *d) {
   if (!nodus_node_service(d->node, &nodus_service_global)) return 0;
-  int rc = nodus_mailbox_open(d->node, &d->registrar_mb);
-  if (rc) return rc;
+  pthread_cond_init(&d->reg_cond, NULL);
   if (pthread_create(&d->registrar, NULL, registrar_main, d)) {
-    nodus_mailbox_close(d->registrar_mb);
-    d->registrar_mb = NULL;
+    pthread_cond_destroy(&d->reg_cond);
     return NODUS_ENOMEM;
   }
   d->registrar_running = true;
   return 0;
 }
 
+/* Asks the thread to end (on the loop too: it never waits for it). */
+void dsup_registrar_quit(nodus_dsup *d) {
+  pthread_mutex_lock(&d->lock);
+  d->reg_stop = true;
+  pthread_cond_signal(&d->reg_cond);
+  pthread_mutex_unlock(&d->lock);
+}
+
 /* Not on the loop: the thread may be waiting for it. */
 void dsup_registrar_stop(nodus_dsup *d) {
   if (!d->registrar_running) return;
-  nodus_term stop;
-  if (nodus_mk_atom(&stop, "stop") == 0)
-    nodus_send(d->node, nodus_mailbox_pid(d->registrar_mb), stop);
+  dsup_registrar_quit(d);
   pthread_join(d->registrar, NULL);
-  nodus_mailbox_close(d->registrar_mb);
-  d->registrar_mb = NULL;
+  while (d->reg_queue) {
+    reg_req *r = d->reg_queue;
+    d->reg_queue = r->next;
+    nodus_term_free(&r->pid);
+    free(r);
+  }
+  pthread_cond_destroy(&d->reg_cond);
   d->registrar_running = false;
+}
+
+static void ask(nodus_dsup *d, nodus_atom name, const nodus_term *pid) {
+  reg_req *r = calloc(1, sizeof *r);
+  if (!r || nodus_copy(&r->pid, pid)) {
+    free(r);
+    return;
+  }
+  r->name = name;
+  pthread_mutex_lock(&d->lock);
+  reg_req **tail = &d->reg_queue;
+  while (*tail) tail = &(*tail)->next;
+  *tail = r;
+  pthread_cond_signal(&d->reg_cond);
+  pthread_mutex_unlock(&d->lock);
 }
 
 void dsup_registrar_check(nodus_dsup *d) {
@@ -81,10 +113,8 @@ void dsup_registrar_check(nodus_dsup *d) {
     bool ours = nodus_global_whereis(d->node, &name, &have) == 0 &&
                 nodus_equal(&have, &c->pid);
     nodus_term_free(&have);
-    nodus_term pid, msg;
-    if (ours || nodus_copy(&pid, &c->pid)) continue; /* atoms own nothing */
-    if (nodus_build(&msg, "{register, ~t, ~t}", name, pid)) continue;
+    if (ours) continue;
     c->register_asked_ns = now;
-    nodus_send_from(d->proc, nodus_mailbox_pid(d->registrar_mb), msg);
+    ask(d, name.v.atom, &c->pid);
   }
 }

@@ -26,6 +26,17 @@ static nodus_term shutdown_reason(const char *why, nodus_atom node) {
   return r;
 }
 
+/* Connected, though maybe not a member yet (its hello is on the way). */
+static bool node_connected(nodus_dsup *d, nodus_atom node) {
+  nodus_term l;
+  if (nodus_node_list(d->node, &l)) return false;
+  bool found = false;
+  for (size_t i = 0; l.type == NODUS_T_LIST && i < l.n && !found; i++)
+    found = l.v.items[i].type == NODUS_T_ATOM && l.v.items[i].v.atom == node;
+  nodus_term_free(&l);
+  return found;
+}
+
 static bool running(const dsup_child *c) {
   return c->pid.type == NODUS_T_PID && !c->stopping;
 }
@@ -35,23 +46,29 @@ static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
     if (running(c)) dsup_instance_stop(d, c, shutdown_reason("deleted", 0));
     return;
   }
-  nodus_atom winner = dsup_place(d, c);
+  nodus_atom winner = dsup_place(d, c); /* never self while closing */
   bool here = gate && winner == d->self_node;
   bool quorum = d->opts.mode == NODUS_DSUP_QUORUM;
   bool valid = !quorum || dsup_lease_valid(c, dsup_now_ns());
   if (running(c) && (!here || !valid)) {
-    nodus_term why;
-    if (!gate) why = shutdown_reason("below_min_nodes", 0);
+    nodus_term why = {0};
+    if (!gate && !d->closing) why = shutdown_reason("below_min_nodes", 0);
     else if (!valid) why = shutdown_reason("lost_lease", 0);
+    else if (winner == NODUS_ATOM_EMPTY) why = shutdown_reason("left", 0);
     else if (c->owner_seen == winner) /* a heal met another instance */
       why = shutdown_reason("dsup_conflict", winner);
-    else why = shutdown_reason("moved", winner);
-    dsup_instance_stop(d, c, why);
+    else if (!dsup_handoff_begin(d, c, winner)) /* a move */
+      why = shutdown_reason("moved", winner);
+    if (why.type != NODUS_T_NONE) dsup_instance_stop(d, c, why);
   }
   if (quorum && !here && c->lease_until_ns && c->pid.type != NODUS_T_PID)
     dsup_lease_release(d, c); /* not ours to run: let it go at once */
   if (!here || c->pid.type == NODUS_T_PID) return;
   if (!quorum) {
+    /* A node that still runs it (a join moved it here) stops first. */
+    if (c->owner_seen != NODUS_ATOM_EMPTY && c->owner_seen != d->self_node &&
+        (dsup_member_get(d, c->owner_seen) || node_connected(d, c->owner_seen)))
+      return;
     dsup_instance_start(d, c, dsup_next_epoch(c));
   } else if (valid && c->lease_epoch > c->epoch) {
     dsup_instance_start(d, c, c->lease_epoch); /* never an epoch twice */
@@ -59,38 +76,31 @@ static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
 }
 
 void dsup_evaluate(nodus_dsup *d) {
-  if (!d->proc || d->closing) return;
+  if (!d->proc) return;
   bool gate = dsup_view_size(d) >= (d->opts.min_nodes ? d->opts.min_nodes : 1);
   for (size_t i = 0; i < d->n_children; i++)
     evaluate_child(d, d->children[i], gate);
+  if (d->closing && !dsup_local_load(d)) dsup_close_finish(d);
+}
+
+void dsup_close_finish(nodus_dsup *d) {
+  if (!d->proc) return;
+  for (size_t i = 0; i < d->n_children; i++)
+    if (d->children[i]->lease_until_ns) dsup_lease_release(d, d->children[i]);
+  nodus_term bye, reason;
+  if (nodus_build(&bye, "{dsup_bye, ~A}", d->self_node) == 0)
+    dsup_broadcast(d, bye);
+  if (nodus_mk_atom(&reason, "shutdown") == 0) nodus_exit(d->proc, &reason);
+  d->proc = NULL; /* nothing more from here; the process ends */
 }
 
 /* ---- messages ------------------------------------------------------------ */
 
-static void on_hello(nodus_dsup *d, const nodus_term *msg) {
-  const nodus_term *pid, *specs;
-  int64_t started;
-  nodus_atom reply;
-  if (nodus_match(msg, "{dsup_hello, ~t, ~i, ~t, ~a}", &pid, &started, &specs,
-                  &reply) || pid->type != NODUS_T_PID)
-    return;
-  nodus_atom node = pid->v.id->node;
-  if (node == d->self_node) return;
-  dsup_member_up(d, node, pid, started);
-  dsup_specs_merge(d, specs);
-  if (reply == NODUS_ATOM_TRUE) dsup_send_hello(d, node, false);
-  dsup_broadcast_running(d);
-}
-
-static void on_running(nodus_dsup *d, const nodus_term *msg) {
-  nodus_atom node;
-  int64_t load;
-  const nodus_term *list;
-  if (nodus_match(msg, "{dsup_running, ~a, ~i, ~t}", &node, &load, &list) ||
-      !nodus_is_proper_list(list))
-    return;
+/* What a member runs, from its hello or its dsup_running. */
+static void note_running(nodus_dsup *d, nodus_atom node, int64_t load,
+                         const nodus_term *list) {
   dsup_member *m = dsup_member_get(d, node);
-  if (!m) return;
+  if (!m || !nodus_is_proper_list(list)) return;
   m->load = load < 0 ? 0 : (unsigned)load;
   for (size_t i = 0; i < d->n_children; i++)
     if (d->children[i]->owner_seen == node)
@@ -98,18 +108,67 @@ static void on_running(nodus_dsup *d, const nodus_term *msg) {
   for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++) {
     const nodus_term *idb;
     int64_t epoch;
-    size_t len, bits;
     if (nodus_match(&list->v.items[i], "{~t, ~i}", &idb, &epoch) || epoch < 0)
       continue;
-    const uint8_t *p = nodus_bin_data(idb, &len, &bits);
-    if (idb->type != NODUS_T_BINARY || !p || len > 1024) continue;
-    for (size_t k = 0; k < d->n_children; k++) {
-      dsup_child *c = d->children[k];
-      if (strlen(c->id) != len || memcmp(c->id, p, len)) continue;
+    dsup_child *c = dsup_child_by_idbin(d, idb);
+    if (!c) continue;
+    c->owner_seen = node;
+    if ((uint64_t)epoch > c->max_epoch) c->max_epoch = (uint64_t)epoch;
+  }
+}
+
+/* A hello's owners, [{Id, Epoch, Node}]: the sender's own instances and
+ * the ones it knows of elsewhere, hints for a newcomer that has not yet
+ * heard from every member. */
+static void note_owners(nodus_dsup *d, nodus_atom from, const nodus_term *list) {
+  dsup_member *m = dsup_member_get(d, from);
+  if (!m || !nodus_is_proper_list(list)) return;
+  for (size_t i = 0; i < d->n_children; i++)
+    if (d->children[i]->owner_seen == from)
+      d->children[i]->owner_seen = NODUS_ATOM_EMPTY;
+  unsigned load = 0;
+  for (size_t i = 0; list->type == NODUS_T_LIST && i < list->n; i++) {
+    const nodus_term *idb;
+    int64_t epoch;
+    nodus_atom node;
+    if (nodus_match(&list->v.items[i], "{~t, ~i, ~a}", &idb, &epoch, &node) ||
+        epoch < 0)
+      continue;
+    dsup_child *c = dsup_child_by_idbin(d, idb);
+    if (!c) continue;
+    if ((uint64_t)epoch > c->max_epoch) c->max_epoch = (uint64_t)epoch;
+    if (node == from) {
+      c->owner_seen = from;
+      load++;
+    } else if (node != d->self_node && c->owner_seen == NODUS_ATOM_EMPTY) {
       c->owner_seen = node;
-      if ((uint64_t)epoch > c->max_epoch) c->max_epoch = (uint64_t)epoch;
     }
   }
+  m->load = load;
+}
+
+static void on_hello(nodus_dsup *d, const nodus_term *msg) {
+  const nodus_term *pid, *specs, *owners;
+  int64_t started;
+  nodus_atom reply;
+  if (nodus_match(msg, "{dsup_hello, ~t, ~i, ~t, ~t, ~a}", &pid, &started,
+                  &specs, &owners, &reply) || pid->type != NODUS_T_PID)
+    return;
+  nodus_atom node = pid->v.id->node;
+  if (node == d->self_node) return;
+  dsup_member_up(d, node, pid, started);
+  dsup_specs_merge(d, specs);
+  note_owners(d, node, owners);
+  if (reply == NODUS_ATOM_TRUE) dsup_send_hello(d, node, false);
+}
+
+static void on_running(nodus_dsup *d, const nodus_term *msg) {
+  nodus_atom node;
+  int64_t load;
+  const nodus_term *list;
+  if (nodus_match(msg, "{dsup_running, ~a, ~i, ~t}", &node, &load, &list))
+    return;
+  note_running(d, node, load, list);
 }
 
 static void on_message(nodus_proc *self, const nodus_term *msg) {
@@ -142,6 +201,12 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
     dsup_on_vote(d, msg);
   } else if (!strcmp(name, "dsup_release")) {
     dsup_on_release(d, msg);
+  } else if (!strcmp(name, "dsup_handoff")) {
+    dsup_on_handoff_reply(d, msg);
+  } else if (!strcmp(name, "dsup_handoff_timeout")) {
+    dsup_on_handoff_timeout(d, msg);
+  } else if (!strcmp(name, "dsup_handoff_state")) {
+    dsup_on_handoff_state(d, msg);
   } else {
     if (!(d->logged & 4))
       nodus_log(d->node, NODUS_LOG_INFO, "dsup",
@@ -169,6 +234,11 @@ static void dsup_on_start(nodus_proc *self) {
 static void dsup_on_exit(nodus_proc *self, const nodus_term *reason) {
   nodus_dsup *d = nodus_proc_state(self);
   d->proc = NULL; /* the node closing, or nodus_dsup_close */
+  dsup_registrar_quit(d);
+  pthread_mutex_lock(&d->lock);
+  d->proc_ended = true;
+  pthread_cond_broadcast(&d->ended);
+  pthread_mutex_unlock(&d->lock);
 }
 
 const nodus_proc_spec dsup_proc_spec = {

@@ -13,6 +13,18 @@ dsup_child *dsup_child_find(nodus_dsup *d, const char *id) {
   return NULL;
 }
 
+/* The child an id binary from a member names, or NULL. */
+dsup_child *dsup_child_by_idbin(nodus_dsup *d, const nodus_term *idbin) {
+  size_t n, bits;
+  const uint8_t *p = nodus_bin_data(idbin, &n, &bits);
+  if (idbin->type != NODUS_T_BINARY || !p || n == 0 || n > 1024) return NULL;
+  for (size_t i = 0; i < d->n_children; i++) {
+    const char *id = d->children[i]->id;
+    if (strlen(id) == n && !memcmp(id, p, n)) return d->children[i];
+  }
+  return NULL;
+}
+
 void dsup_child_free(dsup_child *c) {
   if (!c) return;
   free(c->id);
@@ -20,6 +32,8 @@ void dsup_child_free(dsup_child *c) {
   free(c->global_name);
   nodus_term_free(&c->args);
   nodus_term_free(&c->pid);
+  nodus_term_free(&c->handoff_ref);
+  nodus_term_free(&c->handoff_state);
   free(c);
 }
 
