@@ -31,9 +31,11 @@
  * restarted member grants nothing for lease_ms after it starts (it has
  * forgotten its promises). Nothing depends on net_ticktime: a lost or
  * paused owner's lease runs out on its own clock, and the other members'
- * promises to it run out on theirs, later. Failover in quorum mode takes
- * up to lease_ms after the owner is lost; in availability mode it starts
- * as soon as the nodedown arrives.
+ * promises to it run out on theirs, later. Failover in quorum and lease
+ * modes takes up to lease_ms after the owner is lost; in availability mode
+ * it starts as soon as the nodedown arrives. Lease mode's local check
+ * (nodus_dsup_valid) rests on the same clock assumptions; its fencing
+ * does not: the database orders the epochs.
  *
  * Gating (story 000: "only when the node is part of a cluster"): nothing
  * starts while this node sees fewer than min_nodes members (itself
@@ -57,7 +59,11 @@ extern "C" {
 
 typedef struct nodus_dsup nodus_dsup;
 
-enum nodus_dsup_mode { NODUS_DSUP_AVAILABILITY = 0, NODUS_DSUP_QUORUM };
+enum nodus_dsup_mode {
+  NODUS_DSUP_AVAILABILITY = 0,
+  NODUS_DSUP_QUORUM,
+  NODUS_DSUP_LEASE,
+};
 
 enum nodus_dsup_placement {
   NODUS_DSUP_HASH = 0,     /* rendezvous hash of (child id, node) */
@@ -142,7 +148,9 @@ typedef struct nodus_dsup_opts {
    * of cluster_size. */
   unsigned quorum;
   unsigned cluster_size; /* quorum mode, with quorum 0: required */
-  unsigned lease_ms;     /* quorum mode: 0 = 2000 */
+  unsigned lease_ms;     /* quorum and lease modes: 0 = 2000 */
+  /* Lease mode: a libpq connection string (key=value or URI). */
+  const char *db;
   /* Local restarts: more than `intensity` in `period_ms` and the child
    * leaves this node for period_ms (it moves to another member). Both 0:
    * 3 in 5000 ms. */

@@ -20,6 +20,7 @@ static void free_dsup(nodus_dsup *d) {
   pthread_cond_destroy(&d->ended);
   pthread_mutex_destroy(&d->lock);
   free(d->name);
+  free(d->db_string);
   free(d);
 }
 
@@ -40,6 +41,8 @@ static int copy_opts(nodus_dsup *d, const nodus_dsup_opts *o) {
     d->opts.n_kinds++;
   }
   d->opts.name = d->name;
+  if (o->db && !(d->db_string = strdup(o->db))) return NODUS_ENOMEM;
+  d->opts.db = d->db_string;
   if (!d->opts.intensity && !d->opts.period_ms) {
     d->opts.intensity = 3;
     d->opts.period_ms = 5000;
@@ -50,8 +53,9 @@ static int copy_opts(nodus_dsup *d, const nodus_dsup_opts *o) {
 
 static int check_opts(const nodus_dsup_opts *o) {
   if (!o || !o->name || !*o->name || strlen(o->name) > 100) return NODUS_EINVAL;
-  if (o->mode != NODUS_DSUP_AVAILABILITY && o->mode != NODUS_DSUP_QUORUM)
+  if (o->mode < NODUS_DSUP_AVAILABILITY || o->mode > NODUS_DSUP_LEASE)
     return NODUS_EINVAL;
+  if (o->mode == NODUS_DSUP_LEASE && (!o->db || !*o->db)) return NODUS_EINVAL;
   if (o->placement < NODUS_DSUP_HASH || o->placement > NODUS_DSUP_CALLBACK ||
       (o->placement == NODUS_DSUP_CALLBACK && !o->place))
     return NODUS_EINVAL;
@@ -98,9 +102,14 @@ int nodus_dsup_start(nodus_node *node, const nodus_dsup_opts *opts,
   d->started_ms = dsup_unix_ms();
   d->started_ns = dsup_now_ns();
   if ((rc = dsup_registrar_start(d))) goto fail;
+  if (d->opts.mode == NODUS_DSUP_LEASE && (rc = dsup_db_start(d))) {
+    dsup_worker_stop(&d->registrar);
+    goto fail;
+  }
   struct start_call c = {d, 0};
   if ((rc = nodus_node_call(node, start_on_loop, &c)) || (rc = c.rc)) {
-    dsup_registrar_stop(d);
+    dsup_worker_stop(&d->registrar);
+    dsup_db_stop(d);
     goto fail;
   }
   *out = d;
@@ -159,7 +168,8 @@ void nodus_dsup_close(nodus_dsup *d) {
       wait_ended(d, 5000);
     }
   }
-  dsup_registrar_stop(d);
+  dsup_worker_stop(&d->registrar);
+  dsup_db_stop(d);
   free_dsup(d);
 }
 
@@ -237,7 +247,7 @@ bool nodus_dsup_valid(nodus_dsup *d, const char *id, uint64_t epoch) {
     dsup_child *c = d->children[i];
     if (strcmp(c->id, id)) continue;
     ok = c->pid.type == NODUS_T_PID && !c->stopping && c->epoch == epoch &&
-         (d->opts.mode != NODUS_DSUP_QUORUM ||
+         (d->opts.mode == NODUS_DSUP_AVAILABILITY ||
           (now < c->lease_until_ns && c->lease_epoch <= epoch));
     break;
   }

@@ -26,6 +26,22 @@
 
 #define DSUP_MAX_MEMBERS 256
 
+/* worker.c: a thread running jobs in order. */
+typedef struct dsup_worker {
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct dsup_job *queue;
+  unsigned queued;
+  bool quit, running;
+} dsup_worker;
+int dsup_worker_start(dsup_worker *w);
+/* Queues run(arg); drop(arg) instead when it can't or never runs. */
+int dsup_worker_post(dsup_worker *w, void (*run)(void *), void (*drop)(void *),
+                     void *arg);
+void dsup_worker_quit(dsup_worker *w); /* from the loop too */
+void dsup_worker_stop(dsup_worker *w); /* joins: not from the loop */
+
 typedef struct dsup_member {
   nodus_atom node;
   nodus_term pid;     /* its dsup process */
@@ -75,12 +91,14 @@ typedef struct dsup_child {
   uint64_t lease_epoch;   /* the epoch the lease was granted for */
   /* As granter. */
   dsup_grant grant;
+  /* Lease mode: a query about this child is on its way. */
+  bool db_pending;
 } dsup_child;
 
 struct nodus_dsup {
   nodus_node *node;
   nodus_dsup_opts opts; /* kinds copied; name owned */
-  char *name;
+  char *name, *db_string;
   char reg_name[128]; /* nodus_dsup_<name> */
   nodus_atom reg_atom, self_node;
   int64_t started_ms, started_ns;
@@ -102,11 +120,12 @@ struct nodus_dsup {
   unsigned logged;
 
   /* Global names: registration blocks, so a thread of ours does it. */
-  pthread_t registrar;
-  bool registrar_running;
-  pthread_cond_t reg_cond; /* the queue and reg_stop are under lock */
-  struct reg_req *reg_queue;
-  bool reg_stop;
+  dsup_worker registrar; /* :global registrations block */
+  /* Lease mode: a worker with one connection (its thread only). */
+  dsup_worker db;
+  struct pg_conn *db_conn;
+  char *db_last_error;
+  char db_holder[320];
 };
 
 /* clock.c */
@@ -144,6 +163,13 @@ void dsup_lease_release(nodus_dsup *d, dsup_child *c);
 bool dsup_lease_valid(const dsup_child *c, int64_t now_ns);
 unsigned dsup_quorum(const nodus_dsup *d);
 
+/* lease_db.c (lease mode) */
+int dsup_db_start(nodus_dsup *d);
+void dsup_db_stop(nodus_dsup *d);
+void dsup_db_round(nodus_dsup *d);
+void dsup_db_release(nodus_dsup *d, dsup_child *c);
+void dsup_on_db(nodus_dsup *d, const nodus_term *msg);
+
 /* instances.c: starting, stopping, restarting this node's instances. */
 void dsup_instance_start(nodus_dsup *d, dsup_child *c, uint64_t epoch);
 void dsup_instance_stop(nodus_dsup *d, dsup_child *c, nodus_term reason);
@@ -166,12 +192,11 @@ dsup_child *dsup_child_by_idbin(nodus_dsup *d, const nodus_term *idbin);
 
 /* registrar.c: :global names of the running instances. */
 int dsup_registrar_start(nodus_dsup *d);
-void dsup_registrar_stop(nodus_dsup *d);
-void dsup_registrar_quit(nodus_dsup *d);
 void dsup_registrar_check(nodus_dsup *d);
 
 /* server.c */
 void dsup_evaluate(nodus_dsup *d);
+void dsup_give_back(nodus_dsup *d, dsup_child *c);
 /* Closing, once no instance is left: bye to the members, the process ends. */
 void dsup_close_finish(nodus_dsup *d);
 extern const nodus_proc_spec dsup_proc_spec;

@@ -180,9 +180,11 @@ bool dsup_instance_exited(nodus_dsup *d, const nodus_term *pid,
     return true;
   }
   if (!restart_allowed(d, c)) {
-    if (d->opts.mode == NODUS_DSUP_QUORUM) dsup_lease_release(d, c);
+    dsup_give_back(d, c);
     return true;
   }
+  /* Lease mode: the database gives the new epoch (dsup_db_round). */
+  if (d->opts.mode == NODUS_DSUP_LEASE) return true;
   /* Restart here at once when it is still ours: in quorum mode under the
    * lease we hold (a new epoch, announced at the next round). */
   if (dsup_place(d, c) != d->self_node) return true;

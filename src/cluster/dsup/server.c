@@ -7,7 +7,13 @@
 #include "cluster/dsup/dsup_internal.h"
 
 static unsigned tick_ms(const nodus_dsup *d) {
-  return d->opts.mode == NODUS_DSUP_QUORUM ? d->lease_ms / 4 : 250;
+  return d->opts.mode == NODUS_DSUP_AVAILABILITY ? 250 : d->lease_ms / 4;
+}
+
+/* Gives a lease back (quorum or lease mode), so the child moves at once. */
+void dsup_give_back(nodus_dsup *d, dsup_child *c) {
+  if (d->opts.mode == NODUS_DSUP_QUORUM) dsup_lease_release(d, c);
+  else if (d->opts.mode == NODUS_DSUP_LEASE) dsup_db_release(d, c);
 }
 
 static void schedule_tick(nodus_dsup *d) {
@@ -48,7 +54,7 @@ static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
   }
   nodus_atom winner = dsup_place(d, c); /* never self while closing */
   bool here = gate && winner == d->self_node;
-  bool quorum = d->opts.mode == NODUS_DSUP_QUORUM;
+  bool quorum = d->opts.mode != NODUS_DSUP_AVAILABILITY; /* or lease */
   bool valid = !quorum || dsup_lease_valid(c, dsup_now_ns());
   if (running(c) && (!here || !valid)) {
     nodus_term why = {0};
@@ -62,7 +68,7 @@ static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
     if (why.type != NODUS_T_NONE) dsup_instance_stop(d, c, why);
   }
   if (quorum && !here && c->lease_until_ns && c->pid.type != NODUS_T_PID)
-    dsup_lease_release(d, c); /* not ours to run: let it go at once */
+    dsup_give_back(d, c); /* not ours to run: let it go at once */
   if (!here || c->pid.type == NODUS_T_PID) return;
   if (!quorum) {
     /* A node that still runs it (a join moved it here) stops first. */
@@ -86,7 +92,7 @@ void dsup_evaluate(nodus_dsup *d) {
 void dsup_close_finish(nodus_dsup *d) {
   if (!d->proc) return;
   for (size_t i = 0; i < d->n_children; i++)
-    if (d->children[i]->lease_until_ns) dsup_lease_release(d, d->children[i]);
+    if (d->children[i]->lease_until_ns) dsup_give_back(d, d->children[i]);
   nodus_term bye, reason;
   if (nodus_build(&bye, "{dsup_bye, ~A}", d->self_node) == 0)
     dsup_broadcast(d, bye);
@@ -180,6 +186,7 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
   const char *name = nodus_atom_text(tag, NULL);
   if (nodus_is_atom(msg, "dsup_tick")) {
     if (d->opts.mode == NODUS_DSUP_QUORUM) dsup_lease_round(d);
+    if (d->opts.mode == NODUS_DSUP_LEASE) dsup_db_round(d);
     dsup_registrar_check(d);
     schedule_tick(d);
   } else if (!nodus_match(msg, "{nodeup, ~a, _}", &node)) {
@@ -201,6 +208,8 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
     dsup_on_vote(d, msg);
   } else if (!strcmp(name, "dsup_release")) {
     dsup_on_release(d, msg);
+  } else if (!strcmp(name, "dsup_db")) {
+    dsup_on_db(d, msg);
   } else if (!strcmp(name, "dsup_handoff")) {
     dsup_on_handoff_reply(d, msg);
   } else if (!strcmp(name, "dsup_handoff_timeout")) {
@@ -234,7 +243,8 @@ static void dsup_on_start(nodus_proc *self) {
 static void dsup_on_exit(nodus_proc *self, const nodus_term *reason) {
   nodus_dsup *d = nodus_proc_state(self);
   d->proc = NULL; /* the node closing, or nodus_dsup_close */
-  dsup_registrar_quit(d);
+  dsup_worker_quit(&d->registrar);
+  dsup_worker_quit(&d->db);
   pthread_mutex_lock(&d->lock);
   d->proc_ended = true;
   pthread_cond_broadcast(&d->ended);
