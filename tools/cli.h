@@ -44,6 +44,7 @@ int cmd_ping(int argc, char **argv);
 int cmd_rpc(int argc, char **argv);
 int cmd_call(int argc, char **argv);
 int cmd_global(int argc, char **argv);
+int cmd_dsup(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 

@@ -17,6 +17,8 @@ static const char usage[] =
     "  call NODE NAME REQ   gen_server:call({NAME, NODE}, REQ), prints the reply\n"
     "  global names|whereis NODE [NAME]\n"
     "                       the :global names a node knows, the pid of one\n"
+    "  dsup status NODE     the distributed supervisors a node runs, their\n"
+    "                       members and where each child runs (epochs)\n"
     "  discover [--once] SPEC\n"
     "                       what discovery topologies find (found NODE via S)\n"
     "  cluster up|status|partition|heal|kill|restart|pause|resume|down\n"
@@ -46,6 +48,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "call")) return cmd_call(argc - 2, argv + 2);
   if (!strcmp(cmd, "global")) return cmd_global(argc - 2, argv + 2);
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 2, argv + 2);
+  if (!strcmp(cmd, "dsup")) return cmd_dsup(argc - 2, argv + 2);
   if (!strcmp(cmd, "discover")) return cmd_discover(argc - 2, argv + 2);
   fprintf(stderr, "nodus: unknown command '%s'\n%s", cmd, usage);
   return CLI_USAGE;

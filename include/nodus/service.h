@@ -50,6 +50,9 @@ extern const nodus_service nodus_service_global;
 /* discovery: starts the spec of NODUS_DISCOVER when it is set (not on
  * hidden nodes) and serves nodus:discovery/0 (needs rpc; nodus/discovery.h). */
 extern const nodus_service nodus_service_discovery;
+/* dsup: knows the distributed supervisors running on the node
+ * (nodus/dsup.h) and serves nodus:dsup_children/0 (needs rpc). */
+extern const nodus_service nodus_service_dsup;
 
 /* Every service above, in that order, NULL-terminated. */
 extern const nodus_service *const nodus_default_services[];

@@ -12,6 +12,7 @@ const nodus_service *const nodus_default_services[] = {
     &nodus_service_pg,
     &nodus_service_global,
     &nodus_service_discovery,
+    &nodus_service_dsup,
     NULL,
 };
 

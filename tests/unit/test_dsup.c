@@ -41,6 +41,23 @@ static void availability(void) {
   CHECK(stays_one(0, 3, 300));
   int owner = running_on(0, 3);
   CHECK(EVENTUALLY(all_see(ds, 0, 3, owner), 2000));
+  /* What `nodus dsup status` shows, over rpc from another node. */
+  nodus_term res;
+  int other_node = (owner + 1) % 3;
+  CHECK_RC(nodus_rpc(nodes[other_node], nodus_node_name(nodes[owner]), "nodus",
+                     "dsup_children", nodus_nil(), 5000, &res), 0);
+  const nodus_term *kids = NULL, *members = NULL;
+  nodus_atom mode = 0, runs_on = 0;
+  CHECK(res.type == NODUS_T_LIST && res.n == 1 &&
+        !nodus_match(&res.v.items[0],
+                     "#{name => <<\"avail\">>, mode => ~a, members => ~t, "
+                     "children => ~t}", &mode, &members, &kids));
+  CHECK(mode && !strcmp(nodus_atom_text(mode, NULL), "availability"));
+  CHECK(members && nodus_size(members) == 3);
+  CHECK(kids && nodus_size(kids) == 1 &&
+        !nodus_match(nodus_list_item(kids, 0), "{<<\"job\">>, ~a, _, _}", &runs_on) &&
+        runs_on == nodus_node_name(nodes[owner]));
+  nodus_term_free(&res);
   uint64_t e1 = atomic_load(&rec[owner].last_epoch), got = 0;
   CHECK_RC(nodus_dsup_epoch(ds[owner], "job", &got), 0);
   CHECK(got == e1);

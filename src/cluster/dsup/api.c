@@ -112,6 +112,7 @@ int nodus_dsup_start(nodus_node *node, const nodus_dsup_opts *opts,
     dsup_db_stop(d);
     goto fail;
   }
+  dsup_service_add(d);
   *out = d;
   return 0;
 fail:
@@ -168,6 +169,7 @@ void nodus_dsup_close(nodus_dsup *d) {
       wait_ended(d, 5000);
     }
   }
+  dsup_service_remove(d);
   dsup_worker_stop(&d->registrar);
   dsup_db_stop(d);
   free_dsup(d);
@@ -272,26 +274,7 @@ int nodus_dsup_epoch(nodus_dsup *d, const char *id, uint64_t *epoch) {
 
 static void children_on_loop(nodus_node *node, void *arg) {
   struct child_call *c = arg;
-  nodus_dsup *d = c->d;
-  size_t n = 0;
-  for (size_t i = 0; i < d->n_children; i++) n += !d->children[i]->deleted;
-  if ((c->rc = nodus_mk_list(c->out, n))) return;
-  size_t k = 0;
-  for (size_t i = 0; i < d->n_children; i++) {
-    dsup_child *ch = d->children[i];
-    if (ch->deleted) continue;
-    bool here = ch->pid.type == NODUS_T_PID;
-    nodus_term pid = nodus_atom_term(NODUS_ATOM_UNDEFINED), item;
-    if (here && nodus_copy(&pid, &ch->pid)) pid = nodus_atom_term(NODUS_ATOM_UNDEFINED);
-    nodus_atom where = here ? d->self_node
-                            : ch->owner_seen != NODUS_ATOM_EMPTY
-                                  ? ch->owner_seen
-                                  : NODUS_ATOM_UNDEFINED;
-    if (nodus_build(&item, "{~b, ~A, ~u, ~t}", ch->id, strlen(ch->id), where,
-                    here ? ch->epoch : ch->max_epoch, pid))
-      item = nodus_nil();
-    nodus_list_set(c->out, k++, item);
-  }
+  *c->out = dsup_children_term(c->d);
 }
 
 int nodus_dsup_which_children(nodus_dsup *d, nodus_term *out) {
@@ -303,11 +286,7 @@ int nodus_dsup_which_children(nodus_dsup *d, nodus_term *out) {
 
 static void members_on_loop(nodus_node *node, void *arg) {
   struct child_call *c = arg;
-  nodus_dsup *d = c->d;
-  if ((c->rc = nodus_mk_list(c->out, d->n_members + 1))) return;
-  nodus_list_set(c->out, 0, nodus_atom_term(d->self_node));
-  for (size_t i = 0; i < d->n_members; i++)
-    nodus_list_set(c->out, i + 1, nodus_atom_term(d->members[i].node));
+  *c->out = dsup_members_term(c->d);
 }
 
 int nodus_dsup_members(nodus_dsup *d, nodus_term *out) {

@@ -118,6 +118,8 @@ struct nodus_dsup {
   pthread_cond_t ended; /* signalled when the process has ended */
   bool proc_ended;
   unsigned logged;
+  struct nodus_dsup *next_on_node; /* the service's list */
+  struct dsup_service *svc;
 
   /* Global names: registration blocks, so a thread of ours does it. */
   dsup_worker registrar; /* :global registrations block */
@@ -150,6 +152,7 @@ size_t dsup_view_size(const nodus_dsup *d); /* members + self */
 void dsup_send_to(nodus_dsup *d, const nodus_term *pid, nodus_term msg);
 void dsup_broadcast(nodus_dsup *d, nodus_term msg);
 void dsup_send_hello(nodus_dsup *d, nodus_atom node, bool reply);
+nodus_term dsup_members_term(const nodus_dsup *d); /* self first */
 
 /* placement.c: the node that should run c in this node's view. */
 nodus_atom dsup_place(nodus_dsup *d, const dsup_child *c);
@@ -181,6 +184,8 @@ uint64_t dsup_next_epoch(const dsup_child *c);
 void dsup_broadcast_running(nodus_dsup *d);
 nodus_term dsup_running_term(const nodus_dsup *d); /* [{Id, Epoch}] */
 nodus_term dsup_owners_term(const nodus_dsup *d); /* [{Id, Epoch, Node}] */
+/* [{Id, Node | undefined, Epoch, Pid | undefined}] */
+nodus_term dsup_children_term(const nodus_dsup *d);
 unsigned dsup_local_load(const nodus_dsup *d);
 
 /* handoff.c: moving an instance with its state. */
@@ -193,6 +198,10 @@ dsup_child *dsup_child_by_idbin(nodus_dsup *d, const nodus_term *idbin);
 /* registrar.c: :global names of the running instances. */
 int dsup_registrar_start(nodus_dsup *d);
 void dsup_registrar_check(nodus_dsup *d);
+
+/* service.c: the node's dsups, for nodus:dsup_children/0. */
+void dsup_service_add(nodus_dsup *d);
+void dsup_service_remove(nodus_dsup *d);
 
 /* server.c */
 void dsup_evaluate(nodus_dsup *d);

@@ -200,3 +200,26 @@ bool dsup_instance_exited(nodus_dsup *d, const nodus_term *pid,
   }
   return true;
 }
+
+nodus_term dsup_children_term(const nodus_dsup *d) {
+  size_t n = 0;
+  for (size_t i = 0; i < d->n_children; i++) n += !d->children[i]->deleted;
+  nodus_term list;
+  if (nodus_mk_list(&list, n)) return nodus_nil();
+  size_t k = 0;
+  for (size_t i = 0; i < d->n_children; i++) {
+    dsup_child *ch = d->children[i];
+    if (ch->deleted) continue;
+    bool here = ch->pid.type == NODUS_T_PID;
+    nodus_term pid = nodus_atom_term(NODUS_ATOM_UNDEFINED), item;
+    if (here && nodus_copy(&pid, &ch->pid)) pid = nodus_atom_term(NODUS_ATOM_UNDEFINED);
+    nodus_atom where = here ? d->self_node
+                       : ch->owner_seen != NODUS_ATOM_EMPTY ? ch->owner_seen
+                                                            : NODUS_ATOM_UNDEFINED;
+    if (nodus_build(&item, "{~b, ~A, ~u, ~t}", ch->id, strlen(ch->id), where,
+                    here ? ch->epoch : ch->max_epoch, pid))
+      item = nodus_nil();
+    nodus_list_set(&list, k++, item);
+  }
+  return list;
+}

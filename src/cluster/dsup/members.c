@@ -99,3 +99,12 @@ void dsup_send_hello(nodus_dsup *d, nodus_atom node, bool reply) {
   dsup_send_to(d, &to, msg);
   nodus_term_free(&to);
 }
+
+nodus_term dsup_members_term(const nodus_dsup *d) {
+  nodus_term l;
+  if (nodus_mk_list(&l, d->n_members + 1)) return nodus_nil();
+  nodus_list_set(&l, 0, nodus_atom_term(d->self_node));
+  for (size_t i = 0; i < d->n_members; i++)
+    nodus_list_set(&l, i + 1, nodus_atom_term(d->members[i].node));
+  return l;
+}
