@@ -4,9 +4,10 @@
  * Every member node runs the same command line:
  *
  *   singleton_worker --name NAME --cookie C [--discover SPEC]
- *                    [--peers a@h,b@h] --mode availability|quorum
+ *                    [--peers a@h,b@h] --mode availability|quorum|lease
  *                    [--min-nodes N] [--quorum K] [--cluster-size N]
- *                    [--lease-ms MS] [--history PATH] [--global-name NAME]
+ *                    [--lease-ms MS] [--db CONNINFO] [--history PATH]
+ *                    [--global-name NAME]
  *                    [--period-ms MS] [--ticktime S] [--epmd-port P]
  *
  * It starts a distributed supervisor "singleton_worker" with one kind,
@@ -35,8 +36,11 @@
  * Modes (the guarantees are nodus/dsup.h's): availability runs the job
  * once per connected group of nodes; quorum runs it only while this node
  * holds a lease granted by a majority (--quorum, or a majority of
- * --cluster-size). --min-nodes N: nothing runs while this node sees fewer
- * than N members, itself included ("only when clustered").
+ * --cluster-size); lease runs it only while this node holds the child's
+ * lease row in the PostgreSQL database --db (a libpq connection string),
+ * the epoch coming from the database. --min-nodes N: nothing runs while
+ * this node sees fewer than N members, itself included ("only when
+ * clustered").
  *
  * --peers a@h,b@h is the static discovery topology of those nodes (dialled
  * until connected, and again after every loss); --discover SPEC any other
@@ -187,15 +191,16 @@ static int process_number(const char *name) {
 static void usage(FILE *out) {
   fprintf(out,
           "usage: singleton_worker --name NAME [--cookie C] [--discover SPEC]\n"
-          "         [--peers a@h,b@h] --mode availability|quorum [--min-nodes N]\n"
-          "         [--quorum K] [--cluster-size N] [--lease-ms MS]\n"
+          "         [--peers a@h,b@h] --mode availability|quorum|lease\n"
+          "         [--min-nodes N] [--quorum K] [--cluster-size N] [--lease-ms MS]\n"
+          "         [--db CONNINFO]\n"
           "         [--history PATH] [--global-name NAME] [--period-ms MS]\n"
           "         [--ticktime S] [--epmd-port P]\n"
           "Runs the child \"job\" of the distributed supervisor singleton_worker\n"
           "on one node of the cluster: every --period-ms (1000) it prints\n"
           "\"work <unix_ms> node=<node> epoch=<E>\" while nodus_dsup_valid says\n"
           "it is still the one (and appends a JSON line to --history).\n"
-          "quorum mode needs --cluster-size or --quorum.\n");
+          "quorum mode needs --cluster-size or --quorum, lease mode --db.\n");
 }
 
 static bool number(const char *s, long min, long max, long *out) {
@@ -234,6 +239,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--mode") && !strcmp(v, "availability"))
       dopts.mode = NODUS_DSUP_AVAILABILITY;
     else if (!strcmp(a, "--mode") && !strcmp(v, "quorum")) dopts.mode = NODUS_DSUP_QUORUM;
+    else if (!strcmp(a, "--mode") && !strcmp(v, "lease")) dopts.mode = NODUS_DSUP_LEASE;
+    else if (!strcmp(a, "--db")) dopts.db = v;
     else if (!strcmp(a, "--min-nodes") && number(v, 0, 256, &n)) dopts.min_nodes = (unsigned)n;
     else if (!strcmp(a, "--quorum") && number(v, 1, 256, &n)) dopts.quorum = (unsigned)n;
     else if (!strcmp(a, "--cluster-size") && number(v, 1, 256, &n))
@@ -250,12 +257,17 @@ int main(int argc, char **argv) {
     }
   }
   if (!opts.name || dopts.mode < 0) {
-    fprintf(stderr, "singleton_worker: --name and --mode availability|quorum are required\n");
+    fprintf(stderr,
+            "singleton_worker: --name and --mode availability|quorum|lease are required\n");
     usage(stderr);
     return 2;
   }
   if (dopts.mode == NODUS_DSUP_QUORUM && !dopts.quorum && !dopts.cluster_size) {
     fprintf(stderr, "singleton_worker: quorum mode needs --cluster-size N or --quorum K\n");
+    return 2;
+  }
+  if (dopts.mode == NODUS_DSUP_LEASE && !dopts.db) {
+    fprintf(stderr, "singleton_worker: lease mode needs --db CONNINFO\n");
     return 2;
   }
   if (history_path &&
@@ -313,8 +325,9 @@ int main(int argc, char **argv) {
     nodus_node_close(node);
     return 1;
   }
+  static const char *const modes[] = {"availability", "quorum", "lease"};
   printf("singleton_worker %s ready (mode %s, min_nodes %u)\n", self_name,
-         dopts.mode == NODUS_DSUP_QUORUM ? "quorum" : "availability", dopts.min_nodes);
+         modes[dopts.mode], dopts.min_nodes);
 
   rc = nodus_node_run_until_signal(node);
   nodus_discovery_stop(disc);

@@ -10,12 +10,15 @@
  *   b. gating: 3 nodes, no discovery, --min-nodes 2: nothing runs; the kit
  *      makes n1 dial n2: the job starts on one of them, n3 runs nothing;
  *   c. quorum (--cluster-size N, lease 1000 ms): seeded random fault
- *      schedules (nodus_kit_schedule_run: partitions, kills and restarts,
+ *      schedules (nodus_kit_schedule's steps, run as
+ *      nodus_kit_schedule_run does: partitions, kills and restarts,
  *      SIGSTOP pauses, loss, delay). Over the whole history: no two
  *      instances' work intervals ([first work, last work] of an epoch)
  *      overlap, ever; the epochs, in the order their work began, strictly
  *      increase; an epoch runs on one node only; and within SETTLE_BOUND_MS
- *      of the schedule's end exactly one instance runs (stable for 1 s).
+ *      of the schedule's end exactly one instance runs (stable for 1 s),
+ *      and after every heal too when DSUP_GAP_MS leaves time for it
+ *      (> SETTLE_BOUND_MS + 1 s; the campaign's choice, not CI's).
  *   d. (by hand, DSUP_MODE=availability-sched) the same schedules in
  *      availability mode: overlaps are allowed while faulted and counted;
  *      after the schedule exactly one instance within the same bound.
@@ -492,6 +495,58 @@ static void test_gating(void) {
 
 /* ---- c/d. seeded fault schedules ----------------------------------------- */
 
+/* nodus_kit_schedule_run's loop (the same faults, holds and undos), with
+ * the time each fault was undone kept for the checks after each heal. */
+static int run_schedule(nodus_kit *kit, uint64_t seed, const nodus_kit_step *steps,
+                        int count, int hold_ms, int gap_ms, int64_t *undone) {
+  nodus_kit_note(kit, "schedule seed=%" PRIu64 " steps=%d hold_ms=%d gap_ms=%d", seed,
+                 count, hold_ms, gap_ms);
+  int rc = 0;
+  for (int k = 0; k < count && !rc; k++) {
+    const nodus_kit_step *st = &steps[k];
+    switch (st->kind) {
+    case NODUS_KIT_F_PARTITION: rc = nodus_kit_partition(kit, &st->grudge); break;
+    case NODUS_KIT_F_KILL: rc = nodus_kit_kill(kit, st->node); break;
+    case NODUS_KIT_F_PAUSE: rc = nodus_kit_pause(kit, st->node); break;
+    case NODUS_KIT_F_LOSS: rc = nodus_kit_loss(kit, st->node, st->amount); break;
+    case NODUS_KIT_F_DELAY: rc = nodus_kit_delay(kit, st->node, st->amount); break;
+    }
+    if (rc) break;
+    nodus_kit_sleep_ms(hold_ms);
+    switch (st->kind) {
+    case NODUS_KIT_F_KILL: rc = nodus_kit_restart(kit, st->node); break;
+    case NODUS_KIT_F_PAUSE: rc = nodus_kit_resume(kit, st->node); break;
+    default: rc = nodus_kit_heal(kit); break;
+    }
+    undone[k] = real_ns();
+    nodus_kit_sleep_ms(gap_ms);
+  }
+  return rc;
+}
+
+/* The longest stretch in [from, to] without work by anyone (ms). */
+static double longest_gap_ms(const nodus_kit_history *h, int64_t from, int64_t to) {
+  int64_t *t = malloc((h->len + 2) * sizeof *t);
+  size_t n = 0;
+  if (!t) return -1;
+  t[n++] = from;
+  for (size_t k = 0; k < h->len; k++)
+    if (!strcmp(h->ops[k].f, "work") && h->ops[k].time_ns > from && h->ops[k].time_ns < to)
+      t[n++] = h->ops[k].time_ns;
+  t[n++] = to;
+  for (size_t i = 1; i < n; i++) /* nearly sorted already */
+    for (size_t j = i; j > 0 && t[j] < t[j - 1]; j--) {
+      int64_t x = t[j];
+      t[j] = t[j - 1];
+      t[j - 1] = x;
+    }
+  int64_t best = 0;
+  for (size_t i = 1; i < n; i++)
+    if (t[i] - t[i - 1] > best) best = t[i] - t[i - 1];
+  free(t);
+  return (double)best / 1e6;
+}
+
 static bool test_schedule(bool quorum, uint64_t seed, int nodes) {
   const char *mode = quorum ? "quorum" : "availability-sched";
   int steps = env_int("DSUP_STEPS", 3), hold = env_int("DSUP_HOLD_MS", 2000),
@@ -525,12 +580,12 @@ static bool test_schedule(bool quorum, uint64_t seed, int nodes) {
     fprintf(stderr, "   step %d: %s node=%d amount=%d %s\n", k + 1,
             nodus_kit_fault_name(sched[k].kind), sched[k].node, sched[k].amount, g);
   }
-  int64_t t_sched = real_ns();
+  int64_t t_sched = real_ns(), undone[64] = {0};
   if (pass) {
-    rc = nodus_kit_schedule_run(kit, seed, steps, hold, gap);
+    rc = run_schedule(kit, seed, sched, steps, hold, gap, undone);
     if (rc) {
       pass = false;
-      snprintf(why, sizeof why, "schedule_run: %s", nodus_strerror(rc));
+      snprintf(why, sizeof why, "schedule: %s", nodus_strerror(rc));
     }
   }
   int64_t t_end = real_ns();
@@ -575,6 +630,24 @@ static bool test_schedule(bool quorum, uint64_t seed, int nodes) {
   char msg[1000];
   int n_inst = 0, overlaps = 0;
   double overlap_ms = 0;
+  /* After each heal whose gap outlasts the bound (DSUP_GAP_MS > 6000):
+   * exactly one instance, working, from heal + bound to the next fault. */
+  for (int k = 0; pass && k + 1 < steps && gap >= SETTLE_BOUND_MS + 1000; k++) {
+    static inst w[MAX_INST];
+    int64_t from = undone[k] + (int64_t)SETTLE_BOUND_MS * 1000000,
+            to = undone[k] + (int64_t)gap * 1000000;
+    size_t n = instances(&h, from, to, w, MAX_INST);
+    size_t want = (size_t)((to - from) / 1000000 / PERIOD_MS / 2);
+    if (n != 1 || w[0].works < want) {
+      pass = false;
+      snprintf(why, sizeof why,
+               "after step %d's heal (%.3f): %zu instances from heal+%d ms to the next "
+               "fault (%zu work lines, want >= %zu)",
+               k + 1, (double)undone[k] / 1e9, n, SETTLE_BOUND_MS, n ? w[0].works : 0,
+               want);
+    }
+  }
+  double no_work_ms = longest_gap_ms(&h, t_sched, t_end);
   /* Quorum mode: the whole history. Availability mode: from the schedule
    * on (the nodes each ran the job alone before they met, as they may). */
   int v = judge(&h, quorum, quorum ? INT64_MIN : t_sched, msg, sizeof msg, &n_inst,
@@ -597,8 +670,9 @@ static bool test_schedule(bool quorum, uint64_t seed, int nodes) {
   }
   nodus_kit_down(kit);
   result(mode, seed, nodes, pass,
-         "instances=%d overlaps=%d overlap_ms=%.1f settle_ms=%.0f%s%s", n_inst, overlaps,
-         overlap_ms, settle_ms, pass ? "" : " why: ", pass ? "" : why);
+         "instances=%d overlaps=%d overlap_ms=%.1f settle_ms=%.0f longest_no_work_ms=%.0f%s%s",
+         n_inst, overlaps, overlap_ms, settle_ms, no_work_ms, pass ? "" : " why: ",
+         pass ? "" : why);
   return pass;
 }
 
