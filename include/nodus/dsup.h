@@ -157,6 +157,13 @@ typedef struct nodus_dsup_opts {
   int intensity;
   int period_ms;
   unsigned handoff_ms; /* 0: 1000 */
+  /* The failure detector, opt-in: members send each other a UDP
+   * heartbeat every detector_ms / 10, and one silent for detector_ms (a
+   * paused or unreachable node) is declared down: this node disconnects
+   * it (nodedown, reason disconnect) and moves its children, long before
+   * net_ticktime would. Needs members named name@IP. 0: off (losses are
+   * what the distribution's tick says, as on BEAM); else >= 100. */
+  unsigned detector_ms;
 } nodus_dsup_opts;
 
 /* Starts this node's member of the supervisor `opts->name` (its process

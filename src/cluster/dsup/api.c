@@ -66,6 +66,7 @@ static int check_opts(const nodus_dsup_opts *o) {
     return NODUS_EINVAL; /* a majority of what? */
   if (o->intensity < 0 || o->period_ms < 0) return NODUS_EINVAL;
   if (o->lease_ms && o->lease_ms < 100) return NODUS_EINVAL;
+  if (o->detector_ms && o->detector_ms < 100) return NODUS_EINVAL;
   return 0;
 }
 
@@ -80,7 +81,11 @@ static void start_on_loop(nodus_node *node, void *arg) {
   nodus_proc_spec spec = dsup_proc_spec;
   spec.state = d;
   spec.register_name = d->reg_name;
-  if ((c->rc = nodus_spawn(node, &spec, &d->pid))) return;
+  if ((c->rc = dsup_detector_start(d))) return; /* its port goes in hellos */
+  if ((c->rc = nodus_spawn(node, &spec, &d->pid))) {
+    dsup_detector_stop(d);
+    return;
+  }
   d->proc = nodus_proc_lookup(node, &d->pid);
 }
 

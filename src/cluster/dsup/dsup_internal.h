@@ -3,8 +3,9 @@
  * other threads read under `lock`.
  *
  * Messages between members (all tuples, first element the tag):
- *   {dsup_hello, Pid, StartedMs, Specs, Owners, Reply}  on start and
- *                              nodeup; Reply true asks for a hello back
+ *   {dsup_hello, Pid, StartedMs, Specs, Owners, Reply, HbPort}  on start
+ *                              and nodeup; Reply true asks for a hello
+ *                              back; HbPort the detector's (0: none)
  *   {dsup_specs, Specs}        a change of specs (start/terminate_child)
  *   {dsup_running, Node, Load, [{Id, Epoch}]}  what a member runs now
  *   {dsup_bye, Node}           a member leaves (nodus_dsup_close)
@@ -47,6 +48,8 @@ typedef struct dsup_member {
   nodus_term pid;     /* its dsup process */
   int64_t started_ms; /* unix ms of its dsup start */
   unsigned load;
+  int hb_port;          /* its detector's UDP port; 0: none */
+  int64_t hb_heard_ns;  /* its last heartbeat; 0: never */
 } dsup_member;
 
 /* A member's vote for one child's lease (quorum mode, as the granter). */
@@ -119,6 +122,8 @@ struct nodus_dsup {
   bool proc_ended;
   unsigned logged;
   struct nodus_dsup *next_on_node; /* the service's list */
+  struct dsup_detector *detector;   /* detector.c, loop only */
+  int hb_port;
   struct dsup_service *svc;
 
   /* Global names: registration blocks, so a thread of ours does it. */
@@ -145,7 +150,7 @@ void dsup_child_free(dsup_child *c);
 
 /* members.c */
 void dsup_member_up(nodus_dsup *d, nodus_atom node, const nodus_term *pid,
-                    int64_t started_ms);
+                    int64_t started_ms, int hb_port);
 void dsup_member_down(nodus_dsup *d, nodus_atom node);
 dsup_member *dsup_member_get(nodus_dsup *d, nodus_atom node);
 size_t dsup_view_size(const nodus_dsup *d); /* members + self */
@@ -187,6 +192,11 @@ nodus_term dsup_owners_term(const nodus_dsup *d); /* [{Id, Epoch, Node}] */
 /* [{Id, Node | undefined, Epoch, Pid | undefined}] */
 nodus_term dsup_children_term(const nodus_dsup *d);
 unsigned dsup_local_load(const nodus_dsup *d);
+
+/* detector.c: UDP heartbeats between members (opts.detector_ms). */
+typedef struct dsup_detector dsup_detector;
+int dsup_detector_start(nodus_dsup *d); /* on the loop */
+void dsup_detector_stop(nodus_dsup *d);
 
 /* handoff.c: moving an instance with its state. */
 bool dsup_handoff_begin(nodus_dsup *d, dsup_child *c, nodus_atom to);

@@ -21,13 +21,14 @@ dsup_member *dsup_member_get(nodus_dsup *d, nodus_atom node) {
 size_t dsup_view_size(const nodus_dsup *d) { return d->n_members + 1; }
 
 void dsup_member_up(nodus_dsup *d, nodus_atom node, const nodus_term *pid,
-                    int64_t started_ms) {
+                    int64_t started_ms, int hb_port) {
   if (node == d->self_node) return;
   dsup_member *m = dsup_member_get(d, node);
   if (m) { /* a restarted member: a new pid, a new age */
     nodus_term_free(&m->pid);
     nodus_copy(&m->pid, pid);
     m->started_ms = started_ms;
+    m->hb_port = hb_port;
     return;
   }
   if (d->n_members == DSUP_MAX_MEMBERS) {
@@ -47,6 +48,7 @@ void dsup_member_up(nodus_dsup *d, nodus_atom node, const nodus_term *pid,
   memset(m, 0, sizeof *m);
   m->node = node;
   m->started_ms = started_ms;
+  m->hb_port = hb_port;
   if (nodus_copy(&m->pid, pid)) m->pid = (nodus_term){0};
   nodus_log(d->node, NODUS_LOG_INFO, "dsup", "%s: member %s up (%zu seen)",
             d->name, nodus_atom_text(node, NULL), dsup_view_size(d));
@@ -88,9 +90,9 @@ void dsup_broadcast(nodus_dsup *d, nodus_term msg) {
 void dsup_send_hello(nodus_dsup *d, nodus_atom node, bool reply) {
   nodus_term msg, to, self;
   if (nodus_copy(&self, &d->pid)) return;
-  if (nodus_build(&msg, "{dsup_hello, ~t, ~i, ~t, ~t, ~a}", self,
+  if (nodus_build(&msg, "{dsup_hello, ~t, ~i, ~t, ~t, ~a, ~i}", self,
                   d->started_ms, dsup_specs_term(d), dsup_owners_term(d),
-                  reply ? "true" : "false"))
+                  reply ? "true" : "false", (int64_t)d->hb_port))
     return;
   if (nodus_build(&to, "{~A, ~A}", d->reg_atom, node)) {
     nodus_term_free(&msg);

@@ -155,14 +155,15 @@ static void note_owners(nodus_dsup *d, nodus_atom from, const nodus_term *list) 
 
 static void on_hello(nodus_dsup *d, const nodus_term *msg) {
   const nodus_term *pid, *specs, *owners;
-  int64_t started;
+  int64_t started, hb_port;
   nodus_atom reply;
-  if (nodus_match(msg, "{dsup_hello, ~t, ~i, ~t, ~t, ~a}", &pid, &started,
-                  &specs, &owners, &reply) || pid->type != NODUS_T_PID)
+  if (nodus_match(msg, "{dsup_hello, ~t, ~i, ~t, ~t, ~a, ~i}", &pid, &started,
+                  &specs, &owners, &reply, &hb_port) || pid->type != NODUS_T_PID ||
+      hb_port < 0 || hb_port > 65535)
     return;
   nodus_atom node = pid->v.id->node;
   if (node == d->self_node) return;
-  dsup_member_up(d, node, pid, started);
+  dsup_member_up(d, node, pid, started, (int)hb_port);
   dsup_specs_merge(d, specs);
   note_owners(d, node, owners);
   if (reply == NODUS_ATOM_TRUE) dsup_send_hello(d, node, false);
@@ -243,6 +244,7 @@ static void dsup_on_start(nodus_proc *self) {
 static void dsup_on_exit(nodus_proc *self, const nodus_term *reason) {
   nodus_dsup *d = nodus_proc_state(self);
   d->proc = NULL; /* the node closing, or nodus_dsup_close */
+  dsup_detector_stop(d);
   dsup_worker_quit(&d->registrar);
   dsup_worker_quit(&d->db);
   pthread_mutex_lock(&d->lock);
