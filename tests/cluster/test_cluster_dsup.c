@@ -21,10 +21,13 @@
  *      (> SETTLE_BOUND_MS + 1 s; the campaign's choice, not CI's).
  *   d. (by hand, DSUP_MODE=availability-sched) the same schedules in
  *      availability mode: overlaps are allowed while faulted and counted;
- *      after the schedule exactly one instance within the same bound.
+ *      after the schedule exactly one instance within the same bound;
+ *   e. a graceful leave (SIGTERM, nodus_dsup_close) of the owner's node,
+ *      quorum and availability mode: the job moves at once (quorum: well
+ *      within a lease), no overlap; one instance again after its restart.
  *
- * Environment: DSUP_MODE = ci (default: a, b, then c for seeds 1-3 on 3
- * nodes) | availability | gating | quorum | availability-sched;
+ * Environment: DSUP_MODE = ci (default: a, b, e, then c for seeds 1-3 on 3
+ * nodes) | availability | gating | graceful | quorum | availability-sched;
  * DSUP_SEED (one seed for quorum/availability-sched), DSUP_NODES (3),
  * DSUP_STEPS (3), DSUP_HOLD_MS (2000), DSUP_GAP_MS (1000); DSUP_KEEP=1
  * keeps the history files (their folder is printed). A failing
@@ -35,6 +38,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -493,6 +497,71 @@ static void test_gating(void) {
   result("gating", 0, 3, pass, "start_after_connect_ms=%.1f", ms);
 }
 
+/* ---- e. a graceful leave: SIGTERM the owner ------------------------------- */
+
+/* The owner's node stops on SIGTERM (nodus_dsup_close: its instance moves
+ * and its leases are given back at once); the job starts elsewhere, after
+ * the old instance's last work, without waiting for a lease to run out. */
+static void test_graceful(bool quorum) {
+  const char *mode = quorum ? "graceful-quorum" : "graceful-availability";
+  STEP("e. %s: 3 nodes, SIGTERM the owner's node", mode);
+  cfg c = {.nodes = 3, .quorum = quorum, .discover = true, .tag = mode};
+  nodus_kit *kit = start(&c);
+  CHECK(kit != NULL);
+  if (!kit) return;
+  inst owner, now;
+  int rc = settled(hist_path, 0, 15000, 1000, &owner);
+  CHECK_RC(rc, 0);
+  bool pass = rc == 0;
+  double ms = -1;
+  char msg[1000] = "";
+  if (!rc) {
+    int o = owner.process;
+    int64_t t_term = real_ns();
+    CHECK(kill(nodus_kit_node_pid(kit, o), SIGTERM) == 0);
+    nodus_kit_op first = {0};
+    int starts = 0;
+    while (!starts && real_ns() < t_term + 5000000000LL) {
+      nodus_kit_history h;
+      load(hist_path, &h);
+      starts = starts_after(&h, t_term, o, &first);
+      nodus_kit_history_free(&h);
+      if (!starts) nodus_kit_sleep_ms(5);
+    }
+    CHECK(starts > 0);
+    ms = starts ? (double)(first.time_ns - t_term) / 1e6 : -1;
+    fprintf(stderr, "   n%d took over epoch %" PRId64 " %.1f ms after the SIGTERM of n%d\n",
+            first.process, first.value, ms, o);
+    printf("FIGURE %s move_after_sigterm_ms=%.1f\n", mode, ms);
+    /* A leave is no loss: well within a lease (quorum) or at once. */
+    CHECK(starts > 0 && ms < (quorum ? LEASE_MS / 2 : 200));
+    pass &= starts > 0 && ms < (quorum ? LEASE_MS / 2 : 200);
+    CHECK_RC(rc = settled(hist_path, t_term, 3000, 1000, &now), 0);
+    pass &= rc == 0;
+    nodus_kit_history h;
+    load(hist_path, &h);
+    int n_inst, overlaps;
+    double overlap_ms;
+    /* No overlap at the move, either mode (both sides saw it happen). */
+    int v = judge(&h, true, t_term - 500000000LL, msg, sizeof msg, &n_inst, &overlaps,
+                  &overlap_ms);
+    nodus_kit_history_free(&h);
+    if (v) fprintf(stderr, "   %s\n", msg);
+    CHECK(v == 0);
+    pass &= v == 0;
+    STEP("restart n%d", o);
+    CHECK_RC(nodus_kit_restart(kit, o), 0);
+    CHECK_RC(rc = settled(hist_path, real_ns(), 10000, 1000, &now), 0);
+    pass &= rc == 0;
+  }
+  if (!pass) {
+    print_instances(hist_path);
+    dump_logs(kit);
+  }
+  nodus_kit_down(kit);
+  result(mode, 0, 3, pass, "move_after_sigterm_ms=%.1f%s%s", ms, msg[0] ? " " : "", msg);
+}
+
 /* ---- c/d. seeded fault schedules ----------------------------------------- */
 
 /* nodus_kit_schedule_run's loop (the same faults, holds and undos), with
@@ -699,6 +768,10 @@ int main(void) {
   const char *seed_s = getenv("DSUP_SEED");
   if (!strcmp(mode, "ci") || !strcmp(mode, "availability")) test_availability_kill();
   if (!strcmp(mode, "ci") || !strcmp(mode, "gating")) test_gating();
+  if (!strcmp(mode, "ci") || !strcmp(mode, "graceful")) {
+    test_graceful(true);
+    test_graceful(false);
+  }
   if (!strcmp(mode, "ci") || !strcmp(mode, "quorum") ||
       !strcmp(mode, "availability-sched")) {
     bool quorum = strcmp(mode, "availability-sched") != 0;
