@@ -6,6 +6,8 @@
 
 #include "cluster/dsup/dsup_internal.h"
 
+#define HINT_NS (2 * (int64_t)1000000000)
+
 static unsigned tick_ms(const nodus_dsup *d) {
   return d->opts.mode == NODUS_DSUP_AVAILABILITY ? 250 : d->lease_ms / 4;
 }
@@ -69,11 +71,17 @@ static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
   }
   if (quorum && !here && c->lease_until_ns && c->pid.type != NODUS_T_PID)
     dsup_give_back(d, c); /* not ours to run: let it go at once */
+  if (quorum && !here && c->grant.holder == d->self_node)
+    c->grant.holder = NODUS_ATOM_EMPTY; /* our vote is free for the winner */
   if (!here || c->pid.type == NODUS_T_PID) return;
   if (!quorum) {
-    /* A node that still runs it (a join moved it here) stops first. */
-    if (c->owner_seen != NODUS_ATOM_EMPTY && c->owner_seen != d->self_node &&
-        (dsup_member_get(d, c->owner_seen) || node_connected(d, c->owner_seen)))
+    /* A node that still runs it (a join moved it here) stops first; a
+     * hint from a third member about a node that never says hello is
+     * believed for a while only. */
+    nodus_atom o = c->owner_seen;
+    if (o != NODUS_ATOM_EMPTY && o != d->self_node &&
+        (dsup_member_get(d, o) ||
+         (dsup_now_ns() - c->owner_hint_ns < HINT_NS && node_connected(d, o))))
       return;
     dsup_instance_start(d, c, dsup_next_epoch(c));
   } else if (valid && c->lease_epoch > c->epoch) {
@@ -147,7 +155,8 @@ static void note_owners(nodus_dsup *d, nodus_atom from, const nodus_term *list) 
       c->owner_seen = from;
       load++;
     } else if (node != d->self_node && c->owner_seen == NODUS_ATOM_EMPTY) {
-      c->owner_seen = node;
+      c->owner_seen = node; /* a hint, until that node speaks for itself */
+      c->owner_hint_ns = dsup_now_ns();
     }
   }
   m->load = load;
