@@ -65,6 +65,8 @@ for mode in $modes; do
     echo "   $key: ${pass_by[$key]:-0} passed, ${fail_by[$key]:-0} failed"
   done
 done
+stale=$(grep -l 'final_epoch_is_max=NO' "$logs"/*.log 2>/dev/null | wc -l)
+echo "   runs whose surviving instance had not the highest epoch (a fenced resource would refuse it): $stale"
 if [ $fail -gt 0 ]; then
   echo "failing runs (replay: DSUP_MODE=MODE DSUP_SEED=SEED DSUP_NODES=N $bin):"
   printf '   %s\n' "${failed[@]}"

@@ -24,10 +24,14 @@
  *      after the schedule exactly one instance within the same bound;
  *   e. a graceful leave (SIGTERM, nodus_dsup_close) of the owner's node,
  *      quorum and availability mode: the job moves at once (quorum: well
- *      within a lease), no overlap; one instance again after its restart.
+ *      within a lease), no overlap; one instance again after its restart;
+ *   f. (by hand, DSUP_MODE=skew) the owner's node restarts with its wall
+ *      clock an hour behind and gets the job back: its epoch must exceed
+ *      every earlier one (availability and quorum mode).
  *
  * Environment: DSUP_MODE = ci (default: a, b, e, then c for seeds 1-3 on 3
- * nodes) | availability | gating | graceful | quorum | availability-sched;
+ * nodes) | availability | gating | graceful | skew | quorum |
+ * availability-sched;
  * DSUP_SEED (one seed for quorum/availability-sched), DSUP_NODES (3),
  * DSUP_STEPS (3), DSUP_HOLD_MS (2000), DSUP_GAP_MS (1000); DSUP_KEEP=1
  * keeps the history files (their folder is printed). A failing
@@ -562,6 +566,67 @@ static void test_graceful(bool quorum) {
   result(mode, 0, 3, pass, "move_after_sigterm_ms=%.1f%s%s", ms, msg[0] ? " " : "", msg);
 }
 
+/* ---- f. clock skew (by hand: DSUP_MODE=skew) ------------------------------ */
+
+/* The owner's node restarts with its wall clock an hour behind (the
+ * kit's libfaketime; monotonic time untouched) and, being the placement's
+ * choice, gets the job back: its epoch must still be greater than every
+ * epoch before it. Its history lines carry its skewed time, so this looks
+ * at the "start" lines in file order (appends are ordered). */
+static void test_skew(bool quorum) {
+  const char *mode = quorum ? "skew-quorum" : "skew-availability";
+  STEP("f. %s: restart the owner's node with its clock 1 h behind", mode);
+  cfg c = {.nodes = 3, .quorum = quorum, .discover = true, .tag = mode};
+  nodus_kit *kit = start(&c);
+  CHECK(kit != NULL);
+  if (!kit) return;
+  inst owner;
+  int rc = settled(hist_path, 0, 15000, 1000, &owner);
+  CHECK_RC(rc, 0);
+  bool pass = rc == 0;
+  char why[300] = "";
+  if (!rc) {
+    int o = owner.process;
+    nodus_kit_history h;
+    load(hist_path, &h);
+    size_t before = h.len;
+    nodus_kit_history_free(&h);
+    CHECK_RC(nodus_kit_skew(kit, o, -3600), 0);
+    bool back = false;
+    int64_t deadline = real_ns() + 8000000000LL;
+    while (!back && real_ns() < deadline) {
+      load(hist_path, &h);
+      for (size_t k = before; k < h.len; k++)
+        back |= !strcmp(h.ops[k].f, "start") && h.ops[k].process == o;
+      nodus_kit_history_free(&h);
+      if (!back) nodus_kit_sleep_ms(50);
+    }
+    nodus_kit_sleep_ms(2000);
+    load(hist_path, &h);
+    uint64_t top = 0;
+    for (size_t k = 0; k < h.len; k++) {
+      const nodus_kit_op *op = &h.ops[k];
+      if (strcmp(op->f, "start")) continue;
+      bool later = k >= before;
+      fprintf(stderr, "   %s start n%d epoch %" PRId64 "\n", later ? "after " : "before",
+              op->process, op->value);
+      if (later && (uint64_t)op->value <= top && !why[0])
+        snprintf(why, sizeof why, "n%d started epoch %" PRId64 " after epoch %" PRIu64,
+                 op->process, op->value, top);
+      if ((uint64_t)op->value > top) top = (uint64_t)op->value;
+    }
+    nodus_kit_history_free(&h);
+    fprintf(stderr, "   n%d %s the job after its skewed restart%s%s\n", o,
+            back ? "got" : "did not get", why[0] ? ": " : "", why);
+    CHECK(back);
+    CHECK(!why[0]);
+    pass &= back && !why[0];
+  }
+  if (!pass) dump_logs(kit);
+  nodus_kit_down(kit);
+  result(mode, 0, 3, pass, "%s", why);
+}
+
 /* ---- c/d. seeded fault schedules ----------------------------------------- */
 
 /* nodus_kit_schedule_run's loop (the same faults, holds and undos), with
@@ -717,6 +782,16 @@ static bool test_schedule(bool quorum, uint64_t seed, int nodes) {
     }
   }
   double no_work_ms = longest_gap_ms(&h, t_sched, t_end);
+  /* Whether the instance left running has the highest epoch ever started:
+   * if not, a resource fenced with the epochs (UPDATE ... WHERE epoch <=
+   * $1) refuses it for good. Quorum mode: implied by the checks below;
+   * availability mode: counted (the placement's winner keeps its own
+   * epoch after a heal), not failed. */
+  uint64_t top_epoch = 0;
+  for (size_t k = 0; k < h.len; k++)
+    if (!strcmp(h.ops[k].f, "start") && (uint64_t)h.ops[k].value > top_epoch)
+      top_epoch = (uint64_t)h.ops[k].value;
+  bool final_is_top = settle_ms >= 0 && one.epoch == top_epoch;
   /* Quorum mode: the whole history. Availability mode: from the schedule
    * on (the nodes each ran the job alone before they met, as they may). */
   int v = judge(&h, quorum, quorum ? INT64_MIN : t_sched, msg, sizeof msg, &n_inst,
@@ -739,9 +814,10 @@ static bool test_schedule(bool quorum, uint64_t seed, int nodes) {
   }
   nodus_kit_down(kit);
   result(mode, seed, nodes, pass,
-         "instances=%d overlaps=%d overlap_ms=%.1f settle_ms=%.0f longest_no_work_ms=%.0f%s%s",
-         n_inst, overlaps, overlap_ms, settle_ms, no_work_ms, pass ? "" : " why: ",
-         pass ? "" : why);
+         "instances=%d overlaps=%d overlap_ms=%.1f settle_ms=%.0f longest_no_work_ms=%.0f "
+         "final_epoch_is_max=%s%s%s",
+         n_inst, overlaps, overlap_ms, settle_ms, no_work_ms, final_is_top ? "yes" : "NO",
+         pass ? "" : " why: ", pass ? "" : why);
   return pass;
 }
 
@@ -768,6 +844,10 @@ int main(void) {
   const char *seed_s = getenv("DSUP_SEED");
   if (!strcmp(mode, "ci") || !strcmp(mode, "availability")) test_availability_kill();
   if (!strcmp(mode, "ci") || !strcmp(mode, "gating")) test_gating();
+  if (!strcmp(mode, "skew")) {
+    test_skew(false);
+    test_skew(true);
+  }
   if (!strcmp(mode, "ci") || !strcmp(mode, "graceful")) {
     test_graceful(true);
     test_graceful(false);
