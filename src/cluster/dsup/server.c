@@ -69,6 +69,11 @@ static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
       why = shutdown_reason("moved", winner);
     if (why.type != NODUS_T_NONE) dsup_instance_stop(d, c, why);
   }
+  /* An instance that met a newer epoch (a node restarted alone with its
+   * clock behind, then the heal): its fenced writes would all be refused,
+   * so it starts again above the newer one. */
+  if (running(c) && here && c->max_epoch > c->epoch)
+    dsup_instance_stop(d, c, shutdown_reason("stale_epoch", 0));
   if (quorum && !here && c->lease_until_ns && c->pid.type != NODUS_T_PID)
     dsup_give_back(d, c); /* not ours to run: let it go at once */
   if (quorum && !here && c->grant.holder == d->self_node)
