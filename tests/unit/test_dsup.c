@@ -3,7 +3,8 @@
  * member, restart in place after a crash with a higher epoch, a move on
  * graceful leave and on node loss, transient children done everywhere,
  * min_nodes gating, and quorum mode: one instance under a lease, moved
- * after its node is lost, stopped on a node left without a quorum. */
+ * after its node is lost, stopped on a node left without a quorum; handoff
+ * of state on a join and on a graceful leave; the failure detector. */
 #define N_NODES 6
 #include "dsup_harness.h"
 
@@ -255,6 +256,43 @@ static void handoff(void) {
   for (int i = 0; i < 3; i++) nodus_dsup_close(ds[i]);
 }
 
+/* A loop that runs nothing for a while: to the others, a node paused or
+ * cut off while its connections stay up. */
+static void hold_loop(nodus_node *node, void *arg) {
+  usleep((useconds_t)(intptr_t)arg * 1000);
+}
+
+/* The failure detector: a silent owner is declared down and its child
+ * runs elsewhere long before net_ticktime (4 s here) would say so. */
+static void detector(void) {
+  nodus_dsup *ds[N_NODES] = {0};
+  nodus_dsup_opts o = {.mode = NODUS_DSUP_AVAILABILITY, .detector_ms = 500};
+  for (int i = 3; i < 6; i++) ds[i] = start(i, "detect", &o);
+  CHECK(EVENTUALLY(n_members(ds[3]) == 3 && n_members(ds[4]) == 3 &&
+                   n_members(ds[5]) == 3, 3000));
+  nodus_dsup_child_spec spec = {.id = "job", .kind = "worker"};
+  CHECK_RC(nodus_dsup_start_child(ds[3], &spec), 0);
+  CHECK(EVENTUALLY(running_total(3, 6) == 1, 3000));
+  CHECK(stays_one(3, 6, 1000)); /* heartbeats flow: nobody is declared down */
+  int owner = running_on(3, 6);
+  int64_t t0 = now_ms();
+  CHECK_RC(nodus_node_post(nodes[owner], hold_loop, (void *)(intptr_t)2500), 0);
+  CHECK(EVENTUALLY(running_total(3, 6) == 2, 1500)); /* the silent one's, and a new one */
+  int64_t took = now_ms() - t0;
+  printf("detector 500 ms: running elsewhere %lld ms after its node went silent\n",
+         (long long)took);
+  CHECK(took <= 1500);
+  /* The silent node comes back, disconnected by the others: its instance
+   * meets the new one when they reconnect, and one remains. */
+  for (int i = 3; i < 6; i++)
+    for (int j = i + 1; j < 6; j++)
+      EVENTUALLY(nodus_node_connect(nodes[i], nodus_node_name(nodes[j])) == 0 &&
+                     n_members(ds[i]) == 3, 6000);
+  CHECK(EVENTUALLY(running_total(3, 6) == 1, 6000));
+  CHECK(stays_one(3, 6, 500));
+  for (int i = 3; i < 6; i++) nodus_dsup_close(ds[i]);
+}
+
 static void bad_opts(void) {
   nodus_dsup *d = NULL;
   nodus_dsup_opts o = {.name = "bad", .mode = NODUS_DSUP_QUORUM};
@@ -284,6 +322,7 @@ int main(void) {
   availability();
   gating();
   handoff();
+  detector();
   node_loss();
   quorum();
   for (int i = N_NODES - 1; i >= 0; i--)

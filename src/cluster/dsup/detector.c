@@ -25,6 +25,7 @@ struct dsup_detector {
   uv_udp_t udp;
   uv_timer_t timer;
   nodus_dsup *d; /* NULL once closing: the handles outlive the dsup */
+  int64_t last_run_ns; /* the timer's previous run */
   int closed;     /* handles closed so far */
   uint8_t buf[DSUP_HB_MAX];
 };
@@ -54,6 +55,14 @@ static void on_timer(uv_timer_t *t) {
   nodus_dsup *d = det->d;
   if (!d || !d->proc) return;
   int64_t now = dsup_now_ns(), limit = (int64_t)d->opts.detector_ms * 1000000;
+  /* Late by more than two periods: this node was the one not running
+   * (stopped, starved). Its members get a fresh window, not a verdict. */
+  bool was_away = det->last_run_ns &&
+                  now - det->last_run_ns > 2 * (int64_t)period_ms(d) * 1000000;
+  det->last_run_ns = now;
+  if (was_away)
+    for (size_t i = 0; i < d->n_members; i++)
+      if (d->members[i].hb_heard_ns) d->members[i].hb_heard_ns = now;
   uint8_t msg[DSUP_HB_MAX];
   int len = dsup_hb_encode(msg, d->name, nodus_atom_text(d->self_node, NULL));
   for (size_t i = 0; i < d->n_members; i++) {
