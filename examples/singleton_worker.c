@@ -7,6 +7,7 @@
  *                    [--peers a@h,b@h] --mode availability|quorum|lease
  *                    [--min-nodes N] [--quorum K] [--cluster-size N]
  *                    [--lease-ms MS] [--db CONNINFO] [--history PATH]
+ *                    [--detector-ms MS]
  *                    [--global-name NAME]
  *                    [--period-ms MS] [--ticktime S] [--epmd-port P]
  *
@@ -40,7 +41,9 @@
  * lease row in the PostgreSQL database --db (a libpq connection string),
  * the epoch coming from the database. --min-nodes N: nothing runs while
  * this node sees fewer than N members, itself included ("only when
- * clustered").
+ * clustered"). --detector-ms MS turns the failure detector on: a member
+ * silent that long (paused, cut off) is declared down at once, not after
+ * the tick timeout.
  *
  * --peers a@h,b@h is the static discovery topology of those nodes (dialled
  * until connected, and again after every loss); --discover SPEC any other
@@ -196,6 +199,7 @@ static void usage(FILE *out) {
           "usage: singleton_worker --name NAME [--cookie C] [--discover SPEC]\n"
           "         [--peers a@h,b@h] --mode availability|quorum|lease\n"
           "         [--min-nodes N] [--quorum K] [--cluster-size N] [--lease-ms MS]\n"
+          "         [--detector-ms MS]\n"
           "         [--db CONNINFO]\n"
           "         [--history PATH] [--global-name NAME] [--period-ms MS]\n"
           "         [--ticktime S] [--epmd-port P]\n"
@@ -249,6 +253,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--cluster-size") && number(v, 1, 256, &n))
       dopts.cluster_size = (unsigned)n;
     else if (!strcmp(a, "--lease-ms") && number(v, 100, 3600000, &n)) dopts.lease_ms = (unsigned)n;
+    else if (!strcmp(a, "--detector-ms") && number(v, 100, 3600000, &n))
+      dopts.detector_ms = (unsigned)n;
     else if (!strcmp(a, "--period-ms") && number(v, 1, 3600000, &n)) period_ms = (unsigned)n;
     else if (!strcmp(a, "--ticktime") && number(v, 1, 3600, &n))
       opts.net_ticktime_ms = (unsigned)n * 1000;
