@@ -45,6 +45,12 @@
  * silent that long (paused, cut off) is declared down at once, not after
  * the tick timeout.
  *
+ * In lease mode every period's work is also a fenced write to --db: a row
+ * in singleton_work (epoch, at_ms, node) only while singleton_fence's
+ * epoch is not newer (one statement), tried whatever the local check says,
+ * and logged as "fenced write ok|refused epoch=<E> t=<unix_ms>": an
+ * instance that slept through its lease has its write refused.
+ *
  * --peers a@h,b@h is the static discovery topology of those nodes (dialled
  * until connected, and again after every loss); --discover SPEC any other
  * (nodus/discovery.h, e.g. 'dir:/shared/folder'); both may be given.
@@ -68,6 +74,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <nodus.h>
 #include <nodus/discovery.h>
 #include <nodus/dsup.h>
@@ -104,6 +111,89 @@ static void history(int64_t t_ns, const char *f, uint64_t epoch) {
     fprintf(stderr, "singleton_worker: history write failed\n");
 }
 
+/* ---- lease mode: fenced writes ------------------------------------------- */
+
+/* With --db, every period's work is also a row in the database, fenced by
+ * the epoch: singleton_work gets the row only while singleton_fence holds
+ * no newer epoch, in one statement. The write is tried whatever the local
+ * check says, since the database is the judge here: an instance that slept
+ * through its lease and wakes up still believing it is the one has its
+ * write refused. Writes run on a thread (a handler must not block), fed by
+ * a mailbox. */
+static nodus_mailbox *writer_mb;
+static pthread_t writer_thread;
+static const char *writer_conninfo;
+
+static const char fenced_sql[] =
+    "WITH f AS (INSERT INTO singleton_fence AS s (id, epoch) VALUES (1, $1)"
+    " ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch"
+    " WHERE s.epoch <= excluded.epoch RETURNING 1)"
+    " INSERT INTO singleton_work (epoch, at_ms, node) SELECT $1, $2, $3 FROM f"
+    " RETURNING 1";
+
+static PGconn *writer_connect(void) {
+  PGconn *db = PQconnectdb(writer_conninfo);
+  if (PQstatus(db) != CONNECTION_OK) {
+    fprintf(stderr, "singleton_worker: database: %s", PQerrorMessage(db));
+    PQfinish(db);
+    return NULL;
+  }
+  PQclear(PQexec(db, "SET client_min_messages = warning"));
+  PQclear(PQexec(db, "CREATE TABLE IF NOT EXISTS singleton_fence (id int PRIMARY KEY,"
+                     " epoch bigint NOT NULL);"
+                     "CREATE TABLE IF NOT EXISTS singleton_work (epoch bigint NOT NULL,"
+                     " at_ms bigint NOT NULL, node text NOT NULL)"));
+  return db;
+}
+
+static void *writer_main(void *arg) {
+  (void)arg;
+  PGconn *db = NULL;
+  for (;;) {
+    nodus_term msg;
+    if (nodus_mailbox_recv(writer_mb, &msg, -1)) break;
+    int64_t epoch, ms;
+    bool stop = nodus_is_atom(&msg, "stop");
+    if (!stop && !nodus_match(&msg, "{write, ~i, ~i}", &epoch, &ms) &&
+        (db || (db = writer_connect()))) {
+      char e[24], t[24];
+      snprintf(e, sizeof e, "%" PRId64, epoch);
+      snprintf(t, sizeof t, "%" PRId64, ms);
+      const char *params[] = {e, t, self_name};
+      PGresult *r = PQexecParams(db, fenced_sql, 3, NULL, params, NULL, NULL, 0);
+      if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "singleton_worker: fenced write: %s", PQresultErrorMessage(r));
+        if (PQstatus(db) != CONNECTION_OK) PQfinish(db), db = NULL;
+      } else {
+        printf("fenced write %s epoch=%" PRId64 " t=%" PRId64 "\n",
+               PQntuples(r) == 1 ? "ok" : "refused", epoch, ms);
+      }
+      PQclear(r);
+    }
+    nodus_term_free(&msg);
+    if (stop) break;
+  }
+  if (db) PQfinish(db);
+  return NULL;
+}
+
+static void writer_stop(void) {
+  nodus_term stop;
+  if (!writer_mb || nodus_mk_atom(&stop, "stop")) return;
+  nodus_mailbox_send(writer_mb, nodus_mailbox_pid(writer_mb), stop);
+  pthread_join(writer_thread, NULL);
+  nodus_mailbox_close(writer_mb);
+  writer_mb = NULL;
+}
+
+static void fenced_write(nodus_proc *self, uint64_t epoch, int64_t t_ns) {
+  nodus_term msg;
+  if (!writer_mb ||
+      nodus_build(&msg, "{write, ~i, ~i}", (int64_t)epoch, t_ns / 1000000))
+    return;
+  nodus_send_from(self, nodus_mailbox_pid(writer_mb), msg);
+}
+
 /* ---- the singleton -------------------------------------------------------- */
 
 static void tick_later(nodus_proc *self, unsigned ms) {
@@ -114,8 +204,9 @@ static void tick_later(nodus_proc *self, unsigned ms) {
 
 /* One period's work, only while this instance is still the one. The time
  * is read before the check: the lease was valid at the time stamped. */
-static void work(job *j) {
+static void work(nodus_proc *self, job *j) {
   int64_t t = realtime_ns();
+  fenced_write(self, j->epoch, t); /* lease mode: the database judges */
   if (!nodus_dsup_valid(j->dsup, CHILD_ID, j->epoch)) {
     if (j->skipped++ == 0)
       printf("singleton waiting epoch=%" PRIu64 ": not valid here now\n", j->epoch);
@@ -132,13 +223,13 @@ static void job_start(nodus_proc *self) {
   printf("singleton started epoch=%" PRIu64 " node=%s t=%" PRId64 "\n", j->epoch,
          self_name, t / 1000000);
   history(t, "start", j->epoch);
-  work(j);
+  work(self, j);
   tick_later(self, period_ms);
 }
 
 static void job_message(nodus_proc *self, const nodus_term *msg) {
   if (!nodus_is_atom(msg, "tick")) return;
-  work(nodus_proc_state(self));
+  work(self, nodus_proc_state(self));
   tick_later(self, period_ms);
 }
 
@@ -324,8 +415,18 @@ int main(int argc, char **argv) {
   nodus_discovery *disc = NULL;
   char why[512] = "";
   if (!(rc = nodus_node_events_subscribe(node, NODUS_NODES_ALL, on_node_event, NULL,
-                                         &events)) &&
-      !(rc = nodus_node_start(node)) && !(rc = nodus_dsup_start(node, &dopts, &dsup)))
+                                         &events)))
+    rc = nodus_node_start(node);
+  if (!rc && dopts.mode == NODUS_DSUP_LEASE) { /* the fenced writer first */
+    writer_conninfo = dopts.db;
+    if (!(rc = nodus_mailbox_open(node, &writer_mb)) &&
+        pthread_create(&writer_thread, NULL, writer_main, NULL)) {
+      nodus_mailbox_close(writer_mb);
+      writer_mb = NULL;
+      rc = NODUS_ENOMEM;
+    }
+  }
+  if (!rc && !(rc = nodus_dsup_start(node, &dopts, &dsup)))
     rc = nodus_dsup_start_child(dsup, &child);
   /* Discovery last: every node it connects is met by a running dsup. */
   if (!rc && spec) {
@@ -337,6 +438,7 @@ int main(int argc, char **argv) {
   if (rc) {
     fprintf(stderr, "singleton_worker: %s\n", nodus_strerror(rc));
     nodus_dsup_close(dsup);
+    writer_stop();
     nodus_node_close(node);
     return 1;
   }
@@ -355,6 +457,7 @@ int main(int argc, char **argv) {
   printf("singleton_worker %s: signal %d, leaving\n", self_name, sig);
   nodus_discovery_stop(disc);
   nodus_dsup_close(dsup);
+  writer_stop();
   nodus_node_close(node);
   if (history_fd >= 0) close(history_fd);
   return 0;

@@ -8,14 +8,114 @@
  *      ran out, with a higher epoch, and the lost one's row is gone;
  *   4. the database stopped: no lease can be renewed, the instance stops
  *      within a lease (nothing runs without one); started again, one
- *      instance again with a higher epoch.
- * SIGSTOP of an owner's process past its lease, and its fenced write
- * refused after it resumes, is the example's test (test_cluster_dsup). */
+ *      instance again with a higher epoch;
+ *   5. processes: two examples/singleton_worker --mode lease nodes (the
+ *      kit's loopback mode, where PostgreSQL is; the failure detector on,
+ *      net_ticktime 60 s): SIGSTOP of the owner
+ *      past its lease; the other starts with a higher epoch from the
+ *      database; the old one resumed never gets a write accepted after
+ *      the new epoch's first (each work is a fenced write: UPDATE ... WHERE
+ *      epoch <= $1), its attempts are refused, and one instance remains. */
 #define N_NODES 3
 #include "dsup_harness.h"
 #include "pg_server.h"
 
 #define LEASE_MS 600
+
+/* The first "singleton started epoch=E" line after mark in node i's log:
+ * E, or 0. */
+static uint64_t started_epoch(nodus_kit *kit, int i, long mark) {
+  char path[600], line[512];
+  snprintf(path, sizeof path, "%s/n%d.log", nodus_kit_state_dir(kit), i);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  fseek(f, mark, SEEK_SET);
+  uint64_t e = 0;
+  while (!e && fgets(line, sizeof line, f)) {
+    const char *p = strstr(line, "singleton started epoch=");
+    if (p) e = strtoull(p + 24, NULL, 10);
+  }
+  fclose(f);
+  return e;
+}
+
+static int count_in_log(nodus_kit *kit, int i, long mark, const char *needle) {
+  char path[600], line[512];
+  snprintf(path, sizeof path, "%s/n%d.log", nodus_kit_state_dir(kit), i);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  fseek(f, mark, SEEK_SET);
+  int n = 0;
+  while (fgets(line, sizeof line, f)) n += strstr(line, needle) != NULL;
+  fclose(f);
+  return n;
+}
+
+static int64_t sql_int(const char *sql) {
+  char *out = NULL;
+  int64_t v = psql(sql, &out) == 0 && out && *out ? strtoll(out, NULL, 10) : -1;
+  free(out);
+  return v;
+}
+
+static void paused_owner(void) {
+  char dir[80], spec[200], path[600];
+  snprintf(dir, sizeof dir, "/tmp/nodus-dsup-lease-XXXXXX");
+  if (!mkdtemp(dir)) return;
+  snprintf(spec, sizeof spec, "dir:%s,interval_ms=200,backoff_max_ms=500", dir);
+  snprintf(path, sizeof path, "%s/singleton_worker", getenv("NODUS_BIN_DIR") ?
+           getenv("NODUS_BIN_DIR") : "build/bin");
+  const char *args[] = {"--mode", "lease", "--db", pg.url, "--lease-ms", "1000",
+                        "--period-ms", "100", "--ticktime", "60",
+                        /* without it the paused owner, still connected,
+                         * stays placement's choice until the tick */
+                        "--detector-ms", "1000",
+                        "--discover", spec, NULL};
+  nodus_kit_opts o = {.nodes = 2, .net = NODUS_KIT_NET_LOOPBACK, .exec = path,
+                      .exec_args = args, .log = stderr};
+  nodus_kit *kit = NULL;
+  CHECK_RC(nodus_kit_up(&kit, &o), 0);
+  if (!kit) return;
+  long mark1 = nodus_kit_log_mark(kit, 1), mark2 = nodus_kit_log_mark(kit, 2);
+  uint64_t e_old = 0;
+  int owner = 0;
+  CHECK(NODUS_EVENTUALLY((e_old = started_epoch(kit, 1, mark1)) ? (owner = 1)
+                         : (e_old = started_epoch(kit, 2, mark2)) ? (owner = 2) : 0,
+                         10000));
+  if (!owner) goto out;
+  int other = 3 - owner;
+  long mark_o = nodus_kit_log_mark(kit, other), mark_w = nodus_kit_log_mark(kit, owner);
+  CHECK(NODUS_EVENTUALLY(count_in_log(kit, owner, mark_w, "fenced write ok") >= 3, 5000));
+  CHECK_RC(nodus_kit_pause(kit, owner), 0);
+  uint64_t e_new = 0;
+  CHECK(NODUS_EVENTUALLY((e_new = started_epoch(kit, other, mark_o)) != 0, 5000));
+  CHECK(e_new > e_old);
+  CHECK(NODUS_EVENTUALLY(count_in_log(kit, other, mark_o, "fenced write ok") >= 3, 5000));
+  /* Still paused past the new owner's writes: now it wakes up. */
+  long mark_r = nodus_kit_log_mark(kit, owner);
+  CHECK_RC(nodus_kit_resume(kit, owner), 0);
+  CHECK(NODUS_EVENTUALLY(count_in_log(kit, owner, mark_r, "singleton stopped") >= 1,
+                         5000));
+  char sql[300];
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM singleton_work WHERE epoch = %llu AND at_ms > "
+           "(SELECT min(at_ms) FROM singleton_work WHERE epoch = %llu)",
+           (unsigned long long)e_old, (unsigned long long)e_new);
+  CHECK(sql_int(sql) == 0); /* nothing of the old epoch got in after */
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM singleton_work WHERE epoch = %llu",
+           (unsigned long long)e_new);
+  CHECK(sql_int(sql) >= 3);
+  int refused = count_in_log(kit, owner, mark_r, "fenced write refused");
+  int accepted = count_in_log(kit, owner, mark_r, "fenced write ok epoch=");
+  printf("lease, paused owner: epoch %llu -> %llu; after resuming, the old "
+         "instance's writes: %d refused, %d accepted (of any epoch)\n",
+         (unsigned long long)e_old, (unsigned long long)e_new, refused, accepted);
+out:
+  nodus_kit_down(kit);
+  char rm[120];
+  snprintf(rm, sizeof rm, "rm -rf %s", dir);
+  if (system(rm) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
 
 /* The live lease row as "holder epoch", in buf ("" when none). */
 static void row(char *buf, size_t size) {
@@ -102,5 +202,8 @@ int main(void) {
   for (int i = N_NODES - 1; i >= 0; i--)
     if (nodes[i]) nodus_node_close(nodes[i]);
   for (int i = 0; i < N_NODES; i++) nodus_term_free(&last_pid[i]);
+
+  /* 5 */
+  paused_owner();
   return check_report();
 }
