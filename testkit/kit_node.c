@@ -59,8 +59,7 @@ void kit_node_path(const nodus_kit *kit, int i, const char *suffix, char *buf,
 
 static bool valid(const nodus_kit *kit, int i) { return i >= 1 && i <= kit->n; }
 
-/* A port nothing listens on now: the kernel's pick for port 0. */
-static int free_tcp_port(void) {
+int nodus_kit_free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
   struct sockaddr_in a = {.sin_family = AF_INET};
@@ -101,7 +100,7 @@ static int epmd_try(nodus_kit *kit) {
 int kit_epmd_start(nodus_kit *kit) {
   int rc = NODUS_EIO;
   for (int attempt = 0; attempt < 5; attempt++) {
-    kit->epmd_port = free_tcp_port();
+    kit->epmd_port = nodus_kit_free_port();
     if (kit->epmd_port <= 0) return NODUS_EIO;
     rc = epmd_try(kit);
     if (rc != NODUS_EBUSY) break;

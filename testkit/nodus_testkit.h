@@ -98,6 +98,10 @@ int nodus_kit_node_pid(const nodus_kit *kit, int i); /* 0: not running */
 bool nodus_kit_node_paused(const nodus_kit *kit, int i);
 /* Monotonic nanoseconds, the clock of fault logs and histories. */
 int64_t nodus_kit_now_ns(void);
+/* A TCP port nothing listens on now (the kernel's pick for port 0), for a
+ * private epmd or server: a port made up from the time or the pid can be
+ * some other program's. -1 on error. */
+int nodus_kit_free_port(void);
 
 /* ---- out-of-band control ------------------------------------------------ */
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "free_port.h"
+#include "nodus_testkit.h"
 #include "nodus.h"
 
 #define EVENTUALLY(cond, ms)                                        \

@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "free_port.h"
 #include "nodus_testkit.h"
 
 /* ---- processes -------------------------------------------------------- */
@@ -196,7 +195,7 @@ static inline int pg_setup(void) {
   if (!mkdtemp(pg.dir)) return pg.dir[0] = 0, 1;
   atexit(pg_cleanup);
   if (pg.drop && chown(pg.dir, pg.uid, pg.gid) != 0) return 1;
-  snprintf(pg.port, sizeof pg.port, "%d", test_free_port());
+  snprintf(pg.port, sizeof pg.port, "%d", nodus_kit_free_port());
   snprintf(pg.url, sizeof pg.url, "postgresql://postgres@127.0.0.1:%s/postgres", pg.port);
   char initdb[300], data[128], log[128];
   snprintf(initdb, sizeof initdb, "%s/initdb", pg.bin);

@@ -22,33 +22,33 @@
 
 #define LEASE_MS 600
 
-/* The first "singleton started epoch=E" line after mark in node i's log:
- * E, or 0. */
-static uint64_t started_epoch(nodus_kit *kit, int i, long mark) {
+/* Node i's log lines after mark that hold needle: how many, and in
+ * *first the number right after the first of them (0 when none). */
+static int log_find(nodus_kit *kit, int i, long mark, const char *needle,
+                    uint64_t *first) {
   char path[600], line[512];
   snprintf(path, sizeof path, "%s/n%d.log", nodus_kit_state_dir(kit), i);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  fseek(f, mark, SEEK_SET);
-  uint64_t e = 0;
-  while (!e && fgets(line, sizeof line, f)) {
-    const char *p = strstr(line, "singleton started epoch=");
-    if (p) e = strtoull(p + 24, NULL, 10);
-  }
-  fclose(f);
-  return e;
-}
-
-static int count_in_log(nodus_kit *kit, int i, long mark, const char *needle) {
-  char path[600], line[512];
-  snprintf(path, sizeof path, "%s/n%d.log", nodus_kit_state_dir(kit), i);
+  if (first) *first = 0;
   FILE *f = fopen(path, "r");
   if (!f) return 0;
   fseek(f, mark, SEEK_SET);
   int n = 0;
-  while (fgets(line, sizeof line, f)) n += strstr(line, needle) != NULL;
+  while (fgets(line, sizeof line, f)) {
+    const char *p = strstr(line, needle);
+    if (p && !n++ && first) *first = strtoull(p + strlen(needle), NULL, 10);
+  }
   fclose(f);
   return n;
+}
+
+static uint64_t started_epoch(nodus_kit *kit, int i, long mark) {
+  uint64_t e;
+  log_find(kit, i, mark, "singleton started epoch=", &e);
+  return e;
+}
+
+static int count_in_log(nodus_kit *kit, int i, long mark, const char *needle) {
+  return log_find(kit, i, mark, needle, NULL);
 }
 
 static int64_t sql_int(const char *sql) {
@@ -143,7 +143,7 @@ int main(void) {
   if (!find_pg_bin()) return check_skip("PostgreSQL server binaries (postgresql)");
   int rc = pg_setup();
   if (rc) return rc;
-  epmd_port = test_free_port();
+  epmd_port = nodus_kit_free_port();
   for (int i = 0; i < N_NODES; i++)
     if (!(nodes[i] = mk(i))) return check_report();
   connect_all(0, N_NODES);

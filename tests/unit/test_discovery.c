@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "free_port.h"
+#include "nodus_testkit.h"
 #include "nodus.h"
 #include "nodus/discovery.h"
 
@@ -136,7 +136,7 @@ static void start_fails(nodus_node *n, const char *spec, const char *needle) {
 }
 
 int main(void) {
-  epmd_port = test_free_port();
+  epmd_port = nodus_kit_free_port();
   nodus_node *a = mk("da", NODUS_EPMD_EMBEDDED); /* the epmd of them all */
   nodus_node *b = mk("db", NODUS_EPMD_SYSTEM);
   nodus_node *c = mk("dc", NODUS_EPMD_SYSTEM);

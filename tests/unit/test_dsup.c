@@ -313,7 +313,7 @@ static void bad_opts(void) {
 }
 
 int main(void) {
-  epmd_port = test_free_port();
+  epmd_port = nodus_kit_free_port();
   for (int i = 0; i < N_NODES; i++)
     if (!(nodes[i] = mk(i))) return check_report();
   connect_all(0, 3);

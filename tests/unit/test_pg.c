@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "free_port.h"
+#include "nodus_testkit.h"
 #include "nodus.h"
 
 static nodus_node *na, *nb;
@@ -242,7 +242,7 @@ static void two_nodes(void) {
 }
 
 int main(void) {
-  int port = test_free_port();
+  int port = nodus_kit_free_port();
   nodus_node_opts oa = {.name = "pgunit_a@localhost",
                         .cookie = "pgunit",
                         .listen_address = "127.0.0.1",
