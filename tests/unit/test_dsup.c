@@ -141,16 +141,33 @@ static void gating(void) {
 
 /* Node loss, availability: a surviving node runs it within a second of
  * the close, which the others see as a connection_closed nodedown. */
+/* Node i's :global table gives the instance last started on node owner. */
+static bool global_is(int i, int owner) {
+  nodus_term name, pid = {0}, want;
+  nodus_mk_atom(&name, "dsup_loss_job");
+  pthread_mutex_lock(&pids_lock);
+  nodus_copy(&want, &last_pid[owner]);
+  pthread_mutex_unlock(&pids_lock);
+  bool ok = nodus_global_whereis(nodes[i], &name, &pid) == 0 && nodus_equal(&pid, &want);
+  nodus_term_free(&pid);
+  nodus_term_free(&want);
+  return ok;
+}
+
 static void node_loss(void) {
   nodus_dsup *ds[N_NODES] = {0};
   nodus_dsup_opts o = {.mode = NODUS_DSUP_AVAILABILITY};
   for (int i = 3; i < 6; i++) ds[i] = start(i, "loss", &o);
   CHECK(EVENTUALLY(n_members(ds[3]) == 3 && n_members(ds[4]) == 3 &&
                    n_members(ds[5]) == 3, 3000));
-  nodus_dsup_child_spec spec = {.id = "job", .kind = "worker"};
+  nodus_dsup_child_spec spec = {.id = "job", .kind = "worker",
+                                .global_name = "dsup_loss_job"};
   CHECK_RC(nodus_dsup_start_child(ds[3], &spec), 0);
   CHECK(EVENTUALLY(running_total(3, 6) == 1, 3000));
   int owner = running_on(3, 6);
+  /* Its :global name, seen from every member, is the instance. */
+  for (int i = 3; i < 6; i++)
+    CHECK(EVENTUALLY(global_is(i, owner), 3000));
   uint64_t e1 = atomic_load(&rec[owner].last_epoch);
   int64_t t0 = now_ms();
   nodus_node_close(nodes[owner]);
@@ -164,6 +181,8 @@ static void node_loss(void) {
     CHECK(atomic_load(&rec[next].last_epoch) > e1);
     printf("availability: running again %lld ms after its node closed\n",
            (long long)(now_ms() - t0));
+    for (int i = 3; i < 6; i++) /* the name follows the instance */
+      if (nodes[i]) CHECK(EVENTUALLY(global_is(i, next), 3000));
   }
   for (int i = 3; i < 6; i++) nodus_dsup_close(ds[i]);
 }
