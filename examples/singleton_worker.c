@@ -13,7 +13,9 @@
  *
  * It starts a distributed supervisor "singleton_worker" with one kind,
  * "worker", and adds the child "job" (permanent, registered as the
- * :global --global-name, default background_work). Wherever the dsup runs
+ * :global --global-name, default background_work: from Elixir,
+ * GenServer.call({:global, :background_work}, :whoami) answers {:ok,
+ * node, epoch}). Wherever the dsup runs
  * the child, every --period-ms (default 1000) the child asks
  * nodus_dsup_valid() whether it is still the one, with the fencing epoch
  * it was started with, and only then does its work: a line
@@ -227,8 +229,25 @@ static void job_start(nodus_proc *self) {
   tick_later(self, period_ms);
 }
 
+/* GenServer.call({:global, :background_work}, :whoami) from Elixir:
+ * {:ok, node, epoch}, this instance's. Other calls: {:error, :unknown}. */
+static void job_call(nodus_proc *self, const nodus_term *from,
+                     const nodus_term *req) {
+  job *j = nodus_proc_state(self);
+  nodus_term reply;
+  int rc = nodus_is_atom(req, "whoami")
+               ? nodus_build(&reply, "{ok, ~a, ~u}", self_name, j->epoch)
+               : nodus_build(&reply, "{error, unknown}");
+  if (rc == 0) nodus_gen_reply(self, from, reply);
+}
+
 static void job_message(nodus_proc *self, const nodus_term *msg) {
-  if (!nodus_is_atom(msg, "tick")) return;
+  const nodus_term *from, *req;
+  if (!nodus_match(msg, "{'$gen_call', ~t, ~t}", &from, &req)) {
+    job_call(self, from, req);
+    return;
+  }
+  if (!nodus_is_atom(msg, "tick")) return; /* {global_name_conflict, _}... */
   work(self, nodus_proc_state(self));
   tick_later(self, period_ms);
 }
