@@ -7,8 +7,9 @@
 #
 # Knobs: BENCH_DSUP_TICKTIME (s, both sides, default 4), BENCH_DSUP_LEASE_MS
 # (the quorum rows' --lease-ms, default 1000), BENCH_DSUP_FAULTS (default
-# "kill stop"), BENCH_DSUP_SIDES (default "c_avail c_quorum beam"),
-# BENCH_DSUP_LOG (keep every node's output there).
+# "kill stop"), BENCH_DSUP_SIDES (default "c_avail c_detect c_quorum
+# beam"; c_detect is availability with --detector-ms BENCH_DSUP_DETECTOR_MS,
+# default 1000), BENCH_DSUP_LOG (keep every node's output there).
 #
 # Each run starts a fresh 3-node cluster on loopback (private epmd): three
 # build/bin/singleton_worker (--peers the other two, --mode availability,
@@ -28,7 +29,8 @@ RUNS=${2:-5}
 TICK=${BENCH_DSUP_TICKTIME:-4}
 LEASE=${BENCH_DSUP_LEASE_MS:-1000}
 FAULTS=${BENCH_DSUP_FAULTS:-kill stop}
-SIDES=${BENCH_DSUP_SIDES:-c_avail c_quorum beam}
+SIDES=${BENCH_DSUP_SIDES:-c_avail c_detect c_quorum beam}
+DETECT=${BENCH_DSUP_DETECTOR_MS:-1000}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CBIN=$(cd "$BUILD_DIR" && pwd)/bin/singleton_worker
 [ -x "$CBIN" ] || { echo "run_dsup.sh: $CBIN not built" >&2; exit 1; }
@@ -109,6 +111,9 @@ one() {
       c_avail) cmd=("$CBIN" --name "${names[$((i - 1))]}" --cookie "$COOKIE" --peers "$peers"
                     --mode availability --ticktime "$TICK" --epmd-port "$EPMD_PORT"
                     --period-ms 100 --history "$TMP/$tag.$i.hist") ;;
+      c_detect) cmd=("$CBIN" --name "${names[$((i - 1))]}" --cookie "$COOKIE" --peers "$peers"
+                     --mode availability --detector-ms "$DETECT" --ticktime "$TICK"
+                     --epmd-port "$EPMD_PORT" --period-ms 100 --history "$TMP/$tag.$i.hist") ;;
       c_quorum) cmd=("$CBIN" --name "${names[$((i - 1))]}" --cookie "$COOKIE" --peers "$peers"
                      --mode quorum --cluster-size 3 --lease-ms "$LEASE" --ticktime "$TICK"
                      --epmd-port "$EPMD_PORT" --period-ms 100 --history "$TMP/$tag.$i.hist") ;;
@@ -224,12 +229,16 @@ echo "nodus dsup failover vs a :global singleton (OTP $(erl -noshell -eval 'io:f
 printf '| scenario | nodus | BEAM | BEAM/nodus | goal |\n|---|---|---|---|---|\n'
 for fault in $FAULTS; do
   what=$([ "$fault" = kill ] && echo "kill -9" || echo "SIGSTOP")
-  for m in avail quorum; do
+  for m in avail detect quorum; do
     case $SIDES in *c_$m*) ;; *) continue ;; esac
-    label=$([ $m = avail ] && echo availability || echo "quorum (lease $LEASE ms)")
+    case $m in
+      avail) label=availability ;;
+      detect) label="availability, failure detector $DETECT ms" ;;
+      *) label="quorum (lease $LEASE ms)" ;;
+    esac
     row "$what of the owner → started on a survivor, ms ($label, n=$(count c_$m:$fault fault_to_start_ms))" \
       "$(figm c_$m:$fault fault_to_start_ms)" "$(figm beam:$fault fault_to_start_ms)" \
-      "$([ $fault = stop ] && echo "≤ 1500 ms with a failure detector (none yet: ticktime)")"
+      "$([ $fault$m = stopdetect ] && echo "≤ 1500 ms")"
     row "$what: new owner's nodedown → started, ms ($label)" \
       "$(figm c_$m:$fault nodedown_to_start_ms)" "$(figm beam:$fault nodedown_to_start_ms)" \
       "$([ $fault$m = killavail ] && echo "≤ 5 ms")"

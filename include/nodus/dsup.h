@@ -161,7 +161,7 @@ typedef struct nodus_dsup_opts {
    * heartbeat every detector_ms / 10, and one silent for detector_ms (a
    * paused or unreachable node) is declared down: this node disconnects
    * it (nodedown, reason disconnect) and moves its children, long before
-   * net_ticktime would. Needs members named name@IP. 0: off (losses are
+   * net_ticktime would. 0: off (losses are
    * what the distribution's tick says, as on BEAM); else >= 100. */
   unsigned detector_ms;
 } nodus_dsup_opts;

@@ -8,8 +8,9 @@
  * TCP segment waits out retransmissions (200 ms, 400 ms, ...), so packet
  * loss would look like silence; lost datagrams are only lost, and 20%
  * loss drops ten heartbeats in a row once in ten million windows. A
- * member is judged only once it has been heard from, and only while its
- * host part is an IP address (the port comes in its hello). Anyone can
+ * member is judged only once it has been heard from; its address is its
+ * node name's host part (looked up when it is a name), the port comes in
+ * its hello. Anyone can
  * send heartbeats: at worst they keep a member looking alive, which is
  * what BEAM's tick timeout would do. */
 #include <arpa/inet.h>
@@ -27,6 +28,7 @@ struct dsup_detector {
   nodus_dsup *d; /* NULL once closing: the handles outlive the dsup */
   int64_t last_run_ns; /* the timer's previous run */
   int closed;     /* handles closed so far */
+  int lookups;    /* host name lookups under way: they hold det too */
   uint8_t buf[DSUP_HB_MAX];
 };
 
@@ -35,19 +37,64 @@ static unsigned period_ms(const nodus_dsup *d) {
   return p < 10 ? 10 : p;
 }
 
-static void on_closed(uv_handle_t *h) {
-  dsup_detector *det = h->data;
-  if (++det->closed == 2) free(det);
+static void det_release(dsup_detector *det) {
+  if (det->closed == 2 && det->lookups == 0) free(det);
 }
 
-/* The member's heartbeat address from its node name's host part. */
-static bool member_addr(dsup_member *m, struct sockaddr_storage *sa) {
+static void on_closed(uv_handle_t *h) {
+  dsup_detector *det = h->data;
+  det->closed++;
+  det_release(det);
+}
+
+typedef struct lookup {
+  uv_getaddrinfo_t req;
+  dsup_detector *det;
+  nodus_atom node;
+} lookup;
+
+static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  lookup *l = req->data;
+  dsup_detector *det = l->det;
+  det->lookups--;
+  dsup_member *m = det->d ? dsup_member_get(det->d, l->node) : NULL;
+  if (m) {
+    m->hb_lookup = false;
+    if (status == 0 && res)
+      uv_ip_name(res->ai_addr, m->hb_ip, sizeof m->hb_ip);
+    else
+      m->hb_retry_ns = dsup_now_ns() + 5 * (int64_t)1000000000;
+  }
+  if (res) uv_freeaddrinfo(res);
+  free(l);
+  det_release(det);
+}
+
+/* The host part of the member's name as an address: at once when it is
+ * one, else looked up (libuv's pool; the next tick has it). */
+static bool member_addr(dsup_detector *det, dsup_member *m,
+                        struct sockaddr_storage *sa) {
   if (!m->hb_port) return false;
   const char *name = nodus_atom_text(m->node, NULL);
   const char *at = strchr(name, '@');
   if (!at) return false;
-  if (uv_ip4_addr(at + 1, m->hb_port, (struct sockaddr_in *)sa) == 0) return true;
-  return uv_ip6_addr(at + 1, m->hb_port, (struct sockaddr_in6 *)sa) == 0;
+  const char *host = m->hb_ip[0] ? m->hb_ip : at + 1;
+  if (uv_ip4_addr(host, m->hb_port, (struct sockaddr_in *)sa) == 0) return true;
+  if (uv_ip6_addr(host, m->hb_port, (struct sockaddr_in6 *)sa) == 0) return true;
+  if (m->hb_ip[0] || m->hb_lookup || dsup_now_ns() < m->hb_retry_ns) return false;
+  lookup *l = calloc(1, sizeof *l);
+  if (!l) return false;
+  l->det = det;
+  l->node = m->node;
+  l->req.data = l;
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
+  if (uv_getaddrinfo(det->udp.loop, &l->req, on_lookup, at + 1, NULL, &hints)) {
+    free(l);
+    return false;
+  }
+  m->hb_lookup = true;
+  det->lookups++;
+  return false;
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -68,7 +115,7 @@ static void on_timer(uv_timer_t *t) {
   for (size_t i = 0; i < d->n_members; i++) {
     dsup_member *m = &d->members[i];
     struct sockaddr_storage sa;
-    if (len < 0 || !member_addr(m, &sa)) continue;
+    if (len < 0 || !member_addr(det, m, &sa)) continue;
     uv_buf_t b = uv_buf_init((char *)msg, (unsigned)len);
     uv_udp_try_send(&det->udp, &b, 1, (const struct sockaddr *)&sa);
   }

@@ -50,6 +50,9 @@ typedef struct dsup_member {
   unsigned load;
   int hb_port;          /* its detector's UDP port; 0: none */
   int64_t hb_heard_ns;  /* its last heartbeat; 0: never */
+  char hb_ip[64];       /* its host's address, once looked up */
+  bool hb_lookup;       /* a lookup is under way */
+  int64_t hb_retry_ns;  /* a failed lookup: not again before */
 } dsup_member;
 
 /* A member's vote for one child's lease (quorum mode, as the granter). */
