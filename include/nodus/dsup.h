@@ -161,8 +161,9 @@ typedef struct nodus_dsup_opts {
    * heartbeat every detector_ms / 10, and one silent for detector_ms (a
    * paused or unreachable node) is declared down: this node disconnects
    * it (nodedown, reason disconnect) and moves its children, long before
-   * net_ticktime would. 0: off (losses are
-   * what the distribution's tick says, as on BEAM); else >= 100. */
+   * net_ticktime would. Members' names give their addresses (a host name
+   * is looked up). 0: off (losses are what the distribution's tick says,
+   * as on BEAM); else >= 100. */
   unsigned detector_ms;
 } nodus_dsup_opts;
 
