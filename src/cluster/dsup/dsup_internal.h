@@ -72,7 +72,8 @@ typedef struct dsup_child {
 
   /* Where it runs, as far as this node knows. */
   nodus_atom owner_seen; /* a member that said it runs it, or EMPTY */
-  int64_t owner_hint_ns; /* when a third member told us owner_seen */
+  int64_t owner_hint_ns; /* owner_seen is a third member's hint since
+                            then; 0: the owner's own word */
   uint64_t max_epoch;    /* the highest epoch heard of anywhere */
 
   /* This node's instance (pid/epoch also read by other threads). */

@@ -114,6 +114,7 @@ void dsup_instance_start(nodus_dsup *d, dsup_child *c, uint64_t epoch) {
   if (epoch > c->max_epoch) c->max_epoch = epoch;
   pthread_mutex_unlock(&d->lock);
   c->owner_seen = d->self_node;
+  c->owner_hint_ns = 0;
   c->register_asked_ns = 0;
   nodus_log(d->node, NODUS_LOG_INFO, "dsup", "%s: %s started epoch=%llu",
             d->name, c->id, (unsigned long long)epoch);

@@ -80,13 +80,15 @@ static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
     c->grant.holder = NODUS_ATOM_EMPTY; /* our vote is free for the winner */
   if (!here || c->pid.type == NODUS_T_PID) return;
   if (!quorum) {
-    /* A node that still runs it (a join moved it here) stops first; a
-     * hint from a third member about a node that never says hello is
-     * believed for a while only. */
+    /* A node that still runs it (a join moved it here) stops first. A
+     * hint from a third member is believed for a while only: it may be
+     * older than the last word of the node it names. */
     nodus_atom o = c->owner_seen;
+    bool hint = c->owner_hint_ns != 0;
     if (o != NODUS_ATOM_EMPTY && o != d->self_node &&
-        (dsup_member_get(d, o) ||
-         (dsup_now_ns() - c->owner_hint_ns < HINT_NS && node_connected(d, o))))
+        (hint ? dsup_now_ns() - c->owner_hint_ns < HINT_NS &&
+                    (dsup_member_get(d, o) || node_connected(d, o))
+              : dsup_member_get(d, o) != NULL))
       return;
     dsup_instance_start(d, c, dsup_next_epoch(c));
   } else if (valid && c->lease_epoch > c->epoch) {
@@ -132,6 +134,7 @@ static void note_running(nodus_dsup *d, nodus_atom node, int64_t load,
     dsup_child *c = dsup_child_by_idbin(d, idb);
     if (!c) continue;
     c->owner_seen = node;
+    c->owner_hint_ns = 0; /* its own word */
     if ((uint64_t)epoch > c->max_epoch) c->max_epoch = (uint64_t)epoch;
   }
 }
@@ -158,6 +161,7 @@ static void note_owners(nodus_dsup *d, nodus_atom from, const nodus_term *list) 
     if ((uint64_t)epoch > c->max_epoch) c->max_epoch = (uint64_t)epoch;
     if (node == from) {
       c->owner_seen = from;
+      c->owner_hint_ns = 0;
       load++;
     } else if (node != d->self_node && c->owner_seen == NODUS_ATOM_EMPTY) {
       c->owner_seen = node; /* a hint, until that node speaks for itself */
