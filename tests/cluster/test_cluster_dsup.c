@@ -30,10 +30,13 @@
  *   f. (by hand, DSUP_MODE=skew) the owner's node restarts with its wall
  *      clock an hour behind and gets the job back: its epoch must exceed
  *      every earlier one (availability and quorum mode; DSUP_MIN_NODES
- *      sets --min-nodes).
+ *      sets --min-nodes);
+ *   g. (by hand, DSUP_MODE=latency) quorum mode with every packet held
+ *      DSUP_DELAY_MS (150) on arrival: the job must still run.
  *
  * Environment: DSUP_MODE = ci (default: a, b, e, then c for seeds 1-3 on 3
- * nodes) | availability | quorum-kill | gating | graceful | skew | quorum |
+ * nodes) | availability | quorum-kill | gating | graceful | skew | latency |
+ * quorum |
  * availability-sched;
  * DSUP_SEED (one seed for quorum/availability-sched), DSUP_NODES (3),
  * DSUP_STEPS (3), DSUP_HOLD_MS (2000), DSUP_GAP_MS (1000); DSUP_KEEP=1
@@ -648,6 +651,48 @@ static void test_skew(bool quorum) {
   result(mode, 0, 3, pass, "%s", why);
 }
 
+/* ---- g. latency (by hand: DSUP_MODE=latency) ------------------------------ */
+
+/* Quorum mode with every packet held DSUP_DELAY_MS (150) on arrival at
+ * every node, so a vote round trip takes twice that: does the job still
+ * run? It reports the work done during 5 s of delay, and fails when
+ * nothing ran. */
+static double longest_gap_ms(const nodus_kit_history *h, int64_t from, int64_t to);
+
+static void test_latency(void) {
+  int delay = env_int("DSUP_DELAY_MS", 150);
+  STEP("g. quorum under latency: every node receives %d ms late (round trip %d ms; lease "
+       "%d ms, a lease round every %d ms)", delay, 2 * delay, LEASE_MS, LEASE_MS / 4);
+  cfg c = {.nodes = 3, .quorum = true, .discover = true, .tag = "latency"};
+  nodus_kit *kit = start(&c);
+  CHECK(kit != NULL);
+  if (!kit) return;
+  inst owner;
+  int rc = settled(hist_path, 0, 15000, 1000, &owner);
+  CHECK_RC(rc, 0);
+  CHECK_RC(nodus_kit_delay(kit, 0, delay), 0);
+  int64_t t0 = real_ns();
+  nodus_kit_sleep_ms(5000);
+  int64_t t1 = real_ns();
+  nodus_kit_heal(kit);
+  static inst v[MAX_INST];
+  nodus_kit_history h;
+  load(hist_path, &h);
+  size_t n = instances(&h, t0 + 2000000000LL, t1, v, MAX_INST);
+  size_t works = 0;
+  for (size_t i = 0; i < n; i++) works += v[i].works;
+  double gap = longest_gap_ms(&h, t0, t1);
+  nodus_kit_history_free(&h);
+  fprintf(stderr, "   from 2 s into the delay to its end: %zu instances, %zu work lines "
+                  "(of %d periods), longest stretch without work %.0f ms\n",
+          n, works, 3000 / PERIOD_MS, gap);
+  CHECK(works > 0);
+  if (!works) dump_logs(kit);
+  nodus_kit_down(kit);
+  result("latency", 0, 3, works > 0, "delay_ms=%d instances=%zu works=%zu longest_no_work_ms=%.0f",
+         delay, n, works, gap);
+}
+
 /* ---- c/d. seeded fault schedules ----------------------------------------- */
 
 /* Renumbers the steps' nodes so that 1 becomes `first` (2 the next, ...). */
@@ -888,6 +933,7 @@ int main(void) {
   if (!strcmp(mode, "ci") || !strcmp(mode, "availability")) test_kill(false);
   if (!strcmp(mode, "ci") || !strcmp(mode, "quorum-kill")) test_kill(true);
   if (!strcmp(mode, "ci") || !strcmp(mode, "gating")) test_gating();
+  if (!strcmp(mode, "latency")) test_latency();
   if (!strcmp(mode, "skew")) {
     test_skew(false);
     test_skew(true);
