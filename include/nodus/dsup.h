@@ -174,8 +174,12 @@ int nodus_dsup_start(nodus_node *node, const nodus_dsup_opts *opts,
                      nodus_dsup **dsup);
 /* Leaves: this node's instances move to the other members (handing
  * their state over when their kind does handoff) and stop, its leases are
- * given back so the moves happen at once, and the handle is freed. Call
- * it before nodus_node_close; after it, it only frees. */
+ * given back so the moves happen at once, and the handle is freed. It
+ * needs the node's loop running: call it before nodus_node_stop and
+ * nodus_node_close, so not after nodus_node_run_until_signal (which stops
+ * the loop before it returns: await the signal yourself, as
+ * examples/singleton_worker.c does). On a stopped or closed node it only
+ * frees, and the other members wait out this node's leases. */
 void nodus_dsup_close(nodus_dsup *dsup);
 
 /* Adds a child on every member (replicated); the same spec again is a

@@ -104,6 +104,11 @@ int nodus_dsup_start(nodus_node *node, const nodus_dsup_opts *opts,
   if ((rc = nodus_atom_intern(d->reg_name, strlen(d->reg_name), &d->reg_atom)))
     goto fail;
   d->self_node = nodus_node_name(node);
+  size_t len;
+  const char *self = nodus_atom_text(d->self_node, &len);
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)self[i]) * 16777619u;
+  d->epoch_tag = h % 1000;
   d->started_ms = dsup_unix_ms();
   d->started_ns = dsup_now_ns();
   if ((rc = dsup_registrar_start(d))) goto fail;

@@ -61,6 +61,15 @@ typedef struct dsup_grant {
   int64_t expires_ns;
 } dsup_grant;
 
+/* One lease round of one child (quorum mode). */
+#define DSUP_ROUNDS 8
+typedef struct dsup_round {
+  int64_t seq, sent_ns;
+  uint64_t epoch; /* running epoch, or the proposal for a start */
+  unsigned votes;
+  bool stale; /* a voter knew a newer epoch */
+} dsup_round;
+
 typedef struct dsup_child {
   /* The replicated spec. */
   char *id, *kind, *global_name;
@@ -90,11 +99,10 @@ typedef struct dsup_child {
   nodus_atom handoff_to;
   nodus_term handoff_state;
 
-  /* Quorum mode, as requester: the current round and the lease. */
-  int64_t round_seq, round_sent_ns;
-  uint64_t round_epoch; /* running epoch, or the proposal for a start */
-  unsigned round_votes;
-  bool round_stale;       /* a voter knew a newer epoch */
+  /* Quorum mode, as requester: the last rounds (votes may come back
+   * after the next round went out), the proposal for a start, the lease. */
+  dsup_round rounds[DSUP_ROUNDS]; /* by seq % DSUP_ROUNDS */
+  uint64_t proposal; /* the epoch asked for while not running; 0: none */
   int64_t lease_until_ns; /* valid while now < this */
   uint64_t lease_epoch;   /* the epoch the lease was granted for */
   /* As granter. */
@@ -110,6 +118,7 @@ struct nodus_dsup {
   char reg_name[128]; /* nodus_dsup_<name> */
   nodus_atom reg_atom, self_node;
   int64_t started_ms, started_ns;
+  unsigned epoch_tag; /* 0..999, from the node's name: see dsup_next_epoch */
   nodus_term pid;
 
   pthread_mutex_t lock; /* children's pid/epoch/lease for other threads */
@@ -190,7 +199,7 @@ const nodus_dsup_kind *dsup_kind_of(nodus_dsup *d, const char *name);
 /* An 'EXIT' from a pid: true when it was one of ours. */
 bool dsup_instance_exited(nodus_dsup *d, const nodus_term *pid,
                           const nodus_term *reason);
-uint64_t dsup_next_epoch(const dsup_child *c);
+uint64_t dsup_next_epoch(const nodus_dsup *d, const dsup_child *c);
 void dsup_broadcast_running(nodus_dsup *d);
 nodus_term dsup_running_term(const nodus_dsup *d); /* [{Id, Epoch}] */
 nodus_term dsup_owners_term(const nodus_dsup *d); /* [{Id, Epoch, Node}] */

@@ -7,13 +7,17 @@
 
 #include "cluster/dsup/dsup_internal.h"
 
-uint64_t dsup_next_epoch(const dsup_child *c) {
-  /* Above every epoch heard of, and above the wall clock's ms: epochs
-   * keep growing even when the members that knew the last one restarted
-   * (starts anywhere are lease_ms apart in quorum mode). */
+uint64_t dsup_next_epoch(const nodus_dsup *d, const dsup_child *c) {
+  /* Above every epoch heard of, and above the wall clock: its ms times
+   * 1000 plus this node's own 0..999 (from its name), so epochs keep
+   * growing even when the members that knew the last one restarted
+   * (starts anywhere are lease_ms apart in quorum mode), and two nodes
+   * starting alone in the same ms (availability mode, a partition) still
+   * differ. */
   uint64_t e = c->max_epoch + 1;
   int64_t ms = dsup_unix_ms();
-  return ms > 0 && (uint64_t)ms > e ? (uint64_t)ms : e;
+  uint64_t clock = ms > 0 ? (uint64_t)ms * 1000 + d->epoch_tag : 0;
+  return clock > e ? clock : e;
 }
 
 unsigned dsup_local_load(const nodus_dsup *d) {
@@ -115,6 +119,7 @@ void dsup_instance_start(nodus_dsup *d, dsup_child *c, uint64_t epoch) {
   pthread_mutex_unlock(&d->lock);
   c->owner_seen = d->self_node;
   c->owner_hint_ns = 0;
+  c->proposal = 0; /* used: the next start asks for a newer one */
   c->register_asked_ns = 0;
   nodus_log(d->node, NODUS_LOG_INFO, "dsup", "%s: %s started epoch=%llu",
             d->name, c->id, (unsigned long long)epoch);
@@ -191,13 +196,13 @@ bool dsup_instance_exited(nodus_dsup *d, const nodus_term *pid,
   if (dsup_place(d, c) != d->self_node) return true;
   if (d->opts.mode == NODUS_DSUP_QUORUM) {
     if (!dsup_lease_valid(c, dsup_now_ns())) return true;
-    uint64_t e = dsup_next_epoch(c);
+    uint64_t e = dsup_next_epoch(d, c);
     pthread_mutex_lock(&d->lock);
     c->lease_epoch = e;
     pthread_mutex_unlock(&d->lock);
     dsup_instance_start(d, c, e);
   } else {
-    dsup_instance_start(d, c, dsup_next_epoch(c));
+    dsup_instance_start(d, c, dsup_next_epoch(d, c));
   }
   return true;
 }

@@ -4,9 +4,10 @@
  *
  * As requester, each round (every lease_ms / 4) asks every member, itself
  * included, for the children placement gives this node, naming the epoch
- * it runs or proposes. When `quorum` votes for a round come back, the
- * lease holds until the round's send time + 89% of lease_ms on this
- * node's clock. As granter, a member that votes for node A promises, for
+ * it runs or proposes. When `quorum` votes for a round come back (the
+ * last DSUP_ROUNDS rounds are kept: a vote may return after the next
+ * round left), the lease holds until that round's send time + 89% of
+ * lease_ms on this node's clock. As granter, a member that votes for node A promises, for
  * lease_ms from when the request arrived on its own clock, to vote for no
  * other node: the requester's lease always ends first (1% rate drift, a
  * 10% margin for a check made just before an effect), and any two
@@ -50,21 +51,26 @@ static bool vote(nodus_dsup *d, dsup_child *c, nodus_atom from, uint64_t epoch,
   return true;
 }
 
-static void count_vote(nodus_dsup *d, dsup_child *c, bool granted,
-                       uint64_t max_before) {
-  if (max_before > c->round_epoch) {
-    c->round_stale = true;
+static void count_vote(nodus_dsup *d, dsup_child *c, dsup_round *r,
+                       bool granted, uint64_t max_before) {
+  if (max_before > r->epoch) {
+    r->stale = true;
     if (max_before > c->max_epoch) c->max_epoch = max_before;
   }
-  if (!granted || c->round_stale) return;
-  if (++c->round_votes < dsup_quorum(d)) return;
-  int64_t until = c->round_sent_ns + lease_ns(d) * 89 / 100;
-  if (until > c->lease_until_ns) {
-    pthread_mutex_lock(&d->lock);
-    c->lease_until_ns = until;
-    c->lease_epoch = c->round_epoch;
-    pthread_mutex_unlock(&d->lock);
-  }
+  if (!granted || r->stale) return;
+  if (++r->votes < dsup_quorum(d)) return;
+  int64_t until = r->sent_ns + lease_ns(d) * 89 / 100;
+  pthread_mutex_lock(&d->lock);
+  if (until > c->lease_until_ns) c->lease_until_ns = until;
+  if (r->epoch > c->lease_epoch) c->lease_epoch = r->epoch;
+  pthread_mutex_unlock(&d->lock);
+}
+
+/* The epoch a start asks for: the same one round after round (a late
+ * vote counts for it), a new one once a voter knew a newer. */
+static uint64_t proposal(const nodus_dsup *d, dsup_child *c) {
+  if (!c->proposal || c->proposal < c->max_epoch) c->proposal = dsup_next_epoch(d, c);
+  return c->proposal;
 }
 
 static bool wanted_here(nodus_dsup *d, dsup_child *c) {
@@ -84,17 +90,14 @@ void dsup_lease_round(nodus_dsup *d) {
   for (size_t i = 0; i < d->n_children; i++) {
     dsup_child *c = d->children[i];
     if (!wanted_here(d, c)) continue;
-    c->round_seq = seq;
-    c->round_sent_ns = now;
-    c->round_epoch = c->pid.type == NODUS_T_PID ? c->epoch : dsup_next_epoch(c);
-    c->round_votes = 0;
-    c->round_stale = false;
+    dsup_round *r = &c->rounds[seq % DSUP_ROUNDS];
+    *r = (dsup_round){.seq = seq, .sent_ns = now,
+                      .epoch = c->pid.type == NODUS_T_PID ? c->epoch : proposal(d, c)};
     uint64_t max_before;
-    bool granted = vote(d, c, d->self_node, c->round_epoch, &max_before);
-    count_vote(d, c, granted, max_before);
+    bool granted = vote(d, c, d->self_node, r->epoch, &max_before);
+    count_vote(d, c, r, granted, max_before);
     nodus_term item;
-    if (nodus_build(&item, "{~b, ~u}", c->id, strlen(c->id),
-                    (uint64_t)c->round_epoch))
+    if (nodus_build(&item, "{~b, ~u}", c->id, strlen(c->id), (uint64_t)r->epoch))
       item = nodus_nil();
     nodus_list_set(&list, k++, item);
   }
@@ -155,8 +158,9 @@ void dsup_on_vote(nodus_dsup *d, const nodus_term *msg) {
                     &max_before) || max_before < 0)
       continue;
     dsup_child *c = dsup_child_by_idbin(d, idb);
-    if (!c || c->round_seq != seq) continue; /* a late vote: ignored */
-    count_vote(d, c, granted == NODUS_ATOM_TRUE, (uint64_t)max_before);
+    dsup_round *r = c ? &c->rounds[seq % DSUP_ROUNDS] : NULL;
+    if (!r || r->seq != seq) continue; /* older than the rounds kept */
+    count_vote(d, c, r, granted == NODUS_ATOM_TRUE, (uint64_t)max_before);
   }
 }
 
@@ -164,7 +168,8 @@ void dsup_lease_release(nodus_dsup *d, dsup_child *c) {
   pthread_mutex_lock(&d->lock);
   c->lease_until_ns = 0;
   pthread_mutex_unlock(&d->lock);
-  c->round_seq = 0;
+  memset(c->rounds, 0, sizeof c->rounds);
+  c->proposal = 0;
   if (c->grant.holder == d->self_node) c->grant.holder = NODUS_ATOM_EMPTY;
   nodus_term id, list, msg;
   if (nodus_mk_binary(&id, c->id, strlen(c->id))) return;

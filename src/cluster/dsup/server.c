@@ -90,7 +90,7 @@ static void evaluate_child(nodus_dsup *d, dsup_child *c, bool gate) {
                     (dsup_member_get(d, o) || node_connected(d, o))
               : dsup_member_get(d, o) != NULL))
       return;
-    dsup_instance_start(d, c, dsup_next_epoch(c));
+    dsup_instance_start(d, c, dsup_next_epoch(d, c));
   } else if (valid && c->lease_epoch > c->epoch) {
     dsup_instance_start(d, c, c->lease_epoch); /* never an epoch twice */
   }
@@ -203,6 +203,7 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
   if (msg->type == NODUS_T_TUPLE && msg->n && msg->v.items[0].type == NODUS_T_ATOM)
     tag = msg->v.items[0].v.atom;
   const char *name = nodus_atom_text(tag, NULL);
+  bool ask_now = false;
   if (nodus_is_atom(msg, "dsup_tick")) {
     if (d->opts.mode == NODUS_DSUP_QUORUM) dsup_lease_round(d);
     if (d->opts.mode == NODUS_DSUP_LEASE) dsup_db_round(d);
@@ -213,6 +214,7 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
   } else if (!nodus_match(msg, "{nodedown, ~a, _}", &node) ||
              !nodus_match(msg, "{dsup_bye, ~a}", &node)) {
     dsup_member_down(d, node);
+    ask_now = true;
   } else if (!nodus_match(msg, "{'EXIT', ~t, ~t}", &t, &r)) {
     dsup_instance_exited(d, t, r);
   } else if (!strcmp(name, "dsup_hello")) {
@@ -227,6 +229,7 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
     dsup_on_vote(d, msg);
   } else if (!strcmp(name, "dsup_release")) {
     dsup_on_release(d, msg);
+    ask_now = true;
   } else if (!strcmp(name, "dsup_db")) {
     dsup_on_db(d, msg);
   } else if (!strcmp(name, "dsup_handoff")) {
@@ -243,6 +246,9 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
     return;
   }
   dsup_evaluate(d);
+  /* A lease given back or a member gone: ask for what is now ours at
+   * once, not at the next tick (quorum mode). */
+  if (ask_now && d->proc && d->opts.mode == NODUS_DSUP_QUORUM) dsup_lease_round(d);
 }
 
 static void dsup_on_start(nodus_proc *self) {
