@@ -50,8 +50,9 @@
  * In lease mode every period's work is also a fenced write to --db: a row
  * in singleton_work (epoch, at_ms, node) only while singleton_fence's
  * epoch is not newer (one statement), tried whatever the local check says,
- * and logged as "fenced write ok|refused epoch=<E> t=<unix_ms>": an
- * instance that slept through its lease has its write refused.
+ * and logged as "fenced write ok|refused epoch=<E> t=<unix_ms>"; one more
+ * as the instance stops (its last state saved): an instance that slept
+ * through its lease has its writes refused.
  *
  * --peers a@h,b@h is the static discovery topology of those nodes (dialled
  * until connected, and again after every loss); --discover SPEC any other
@@ -260,6 +261,9 @@ static void job_exit(nodus_proc *self, const nodus_term *reason) {
   printf("singleton stopped reason=%s epoch=%" PRIu64 " node=%s t=%" PRId64 "\n",
          text ? text : "?", j->epoch, self_name, t / 1000000);
   history(t, "stop", j->epoch);
+  /* A job that saves its last state as it stops, as real ones do: in
+   * lease mode a fenced write too, refused when a newer epoch has run. */
+  fenced_write(self, j->epoch, t);
   free(text);
   free(j);
 }
