@@ -2,6 +2,7 @@
 #ifndef NODUS_H
 #define NODUS_H
 
+#include "nodus/cron.h"
 #include "nodus/discovery.h"
 #include "nodus/dsup.h"
 #include "nodus/error.h"

@@ -16,6 +16,7 @@ packages=(
   faketime                             # the kit's clock skew (libfaketime)
   dnsmasq postgresql                   # the DNS and database servers of the discovery tests
   dpkg-dev                             # cpack -G DEB's dpkg-shlibdeps (tests/package)
+  tzdata                               # the zones of cron schedules (/usr/share/zoneinfo)
 )
 
 # The tests need nothing else (no python3: their helpers are bash or small

@@ -47,5 +47,6 @@ int cmd_global(int argc, char **argv);
 int cmd_dsup(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
+int cmd_cron(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const char usage[] =
     "                       the :global names a node knows, the pid of one\n"
     "  dsup status NODE     the distributed supervisors a node runs, their\n"
     "                       members and where each child runs (epochs)\n"
+    "  cron next EXPR       the next times of a schedule (--tz, --from, --count)\n"
     "  discover [--once] SPEC\n"
     "                       what discovery topologies find (found NODE via S)\n"
     "  cluster up|status|partition|heal|kill|restart|pause|resume|down\n"
@@ -50,6 +51,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "cluster")) return cmd_cluster(argc - 2, argv + 2);
   if (!strcmp(cmd, "dsup")) return cmd_dsup(argc - 2, argv + 2);
   if (!strcmp(cmd, "discover")) return cmd_discover(argc - 2, argv + 2);
+  if (!strcmp(cmd, "cron")) return cmd_cron(argc - 2, argv + 2);
   fprintf(stderr, "nodus: unknown command '%s'\n%s", cmd, usage);
   return CLI_USAGE;
 }
