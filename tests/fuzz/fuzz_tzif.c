@@ -17,7 +17,7 @@ static void offset_sane(const nodus_tz *tz, int64_t t) {
 static void walk(const nodus_tz *tz, int64_t from, int steps) {
   int64_t t = from;
   for (int i = 0; i < steps; i++) {
-    int64_t c = nodus_tz_next_change(tz, t);
+    int64_t c = cron_tz_next_change(tz, t);
     if (c == INT64_MAX) return;
     FUZZ_ASSERT(c > t);
     FUZZ_ASSERT(nodus_tz_offset(tz, c) != nodus_tz_offset(tz, c - 1));
@@ -34,7 +34,7 @@ static void walk(const nodus_tz *tz, int64_t from, int steps) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   nodus_tz *tz = NULL;
-  int rc = nodus_tz_from_tzif(data, size, "fuzz", &tz);
+  int rc = cron_tz_from_tzif(data, size, "fuzz", &tz);
   FUZZ_ASSERT(rc == 0 || rc == NODUS_ESYNTAX || rc == NODUS_ENOMEM);
   if (rc) {
     FUZZ_ASSERT(tz == NULL);

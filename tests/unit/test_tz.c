@@ -1,6 +1,6 @@
 /* Time zones (src/cluster/cron/tz.c) against glibc's localtime_r: offsets
  * of 13 zones sampled every 3h07m over 1900..2040 and around every change
- * nodus_tz_next_change finds up to 2100 (past the files' explicit
+ * cron_tz_next_change finds up to 2100 (past the files' explicit
  * transitions, where the POSIX footer rule takes over); footers of every
  * form in hand-made files against glibc reading the same POSIX TZ string;
  * zone names, TZDIR, truncated and corrupted files. */
@@ -74,7 +74,7 @@ static void walk_changes(const nodus_tz *tz, int64_t from, int64_t to,
                          zone_stats *st) {
   int64_t prev = from;
   for (;;) {
-    int64_t c = nodus_tz_next_change(tz, prev);
+    int64_t c = cron_tz_next_change(tz, prev);
     if (c <= prev) {
       st->bad++;
       fprintf(stderr, "  %s: next_change(%lld) = %lld\n", nodus_tz_name(tz),
@@ -106,7 +106,7 @@ static void sample(const nodus_tz *tz, int64_t from, int64_t to, int64_t step,
     same(tz, t, st);
     st->samples++;
     long off = glibc_off(t + step);
-    if (off != prev_off && nodus_tz_next_change(tz, t) > t + step && st->bad++ < 5)
+    if (off != prev_off && cron_tz_next_change(tz, t) > t + step && st->bad++ < 5)
       fprintf(stderr, "  %s: glibc changes in (%lld, %lld], nodus not\n",
               nodus_tz_name(tz), (long long)t, (long long)(t + step));
     prev_off = off;
@@ -204,7 +204,7 @@ static size_t build(uint8_t *out, int version, const spec *s, const char *footer
 }
 
 static int load(const uint8_t *buf, size_t len, nodus_tz **tz) {
-  return nodus_tz_from_tzif(buf, len, "test", tz);
+  return cron_tz_from_tzif(buf, len, "test", tz);
 }
 
 /* A footer alone decides (one transition long before, to its standard
@@ -298,10 +298,10 @@ static void test_hand_made(void) {
     CHECK(nodus_tz_offset(tz, 2000000) == 3600);
     CHECK(nodus_tz_offset(tz, INT64_MAX) == 3600);
     /* -100000 changes nothing: skipped. */
-    CHECK(nodus_tz_next_change(tz, INT64_MIN) == 1000000);
-    CHECK(nodus_tz_next_change(tz, 999999) == 1000000);
-    CHECK(nodus_tz_next_change(tz, 1000000) == 2000000);
-    CHECK(nodus_tz_next_change(tz, 2000000) == INT64_MAX);
+    CHECK(cron_tz_next_change(tz, INT64_MIN) == 1000000);
+    CHECK(cron_tz_next_change(tz, 999999) == 1000000);
+    CHECK(cron_tz_next_change(tz, 1000000) == 2000000);
+    CHECK(cron_tz_next_change(tz, 2000000) == INT64_MAX);
     CHECK_STR(nodus_tz_name(tz), "test");
     nodus_tz_close(tz);
   }
@@ -314,7 +314,7 @@ static void test_hand_made(void) {
     CHECK(nodus_tz_offset(tz, (int64_t)INT32_MIN - 1) == 0);
     CHECK(nodus_tz_offset(tz, INT32_MIN) == -3600);
     CHECK(nodus_tz_offset(tz, INT32_MAX) == 0);
-    CHECK(nodus_tz_next_change(tz, INT64_MIN) == INT32_MIN);
+    CHECK(cron_tz_next_change(tz, INT64_MIN) == INT32_MIN);
     nodus_tz_close(tz);
   }
 
@@ -327,7 +327,7 @@ static void test_hand_made(void) {
     CHECK(nodus_tz_offset(tz, -1) == -3600);
     CHECK(nodus_tz_offset(tz, 0) == 19800);
     CHECK(nodus_tz_offset(tz, INT64_MAX) == -3600);
-    CHECK(nodus_tz_next_change(tz, 100) == INT64_MAX);
+    CHECK(cron_tz_next_change(tz, 100) == INT64_MAX);
     nodus_tz_close(tz);
   }
   /* No transitions: the footer throughout (RFC 8536 3.2), even in 1900
@@ -339,28 +339,28 @@ static void test_hand_made(void) {
     CHECK(nodus_tz_offset(tz, INT64_C(-2208988800)) == 3600); /* 1900-01-01 */
     CHECK(nodus_tz_offset(tz, INT64_C(-2201814001)) == 3600); /* 03-25 00:59:59Z */
     CHECK(nodus_tz_offset(tz, INT64_C(-2201814000)) == 7200);
-    CHECK(nodus_tz_next_change(tz, INT64_C(-2208988800)) == INT64_C(-2201814000));
+    CHECK(cron_tz_next_change(tz, INT64_C(-2208988800)) == INT64_C(-2201814000));
     CHECK(nodus_tz_offset(tz, INT64_C(-2181513600)) == 3600); /* 1900-11-15 */
     int32_t o = nodus_tz_offset(tz, INT64_MIN);
     CHECK(o == 3600 || o == 7200);
     o = nodus_tz_offset(tz, INT64_MAX);
     CHECK(o == 3600 || o == 7200);
     /* 2024-03-31T01:00Z and 2024-10-27T01:00Z. */
-    CHECK(nodus_tz_next_change(tz, 1704067200) == 1711846800);
-    CHECK(nodus_tz_next_change(tz, 1711846800) == 1729990800);
+    CHECK(cron_tz_next_change(tz, 1704067200) == 1711846800);
+    CHECK(cron_tz_next_change(tz, 1711846800) == 1729990800);
     /* Year 9999 still changes; near the end of time it cannot overflow. */
-    CHECK(nodus_tz_next_change(tz, INT64_C(253370764800)) < INT64_C(253402300800));
-    int64_t c = nodus_tz_next_change(tz, INT64_MAX - 86400 * 400);
+    CHECK(cron_tz_next_change(tz, INT64_C(253370764800)) < INT64_C(253402300800));
+    int64_t c = cron_tz_next_change(tz, INT64_MAX - 86400 * 400);
     CHECK(c > INT64_MAX - 86400 * 400);
-    CHECK(nodus_tz_next_change(tz, INT64_MAX - 1) == INT64_MAX);
-    CHECK(nodus_tz_next_change(tz, INT64_MIN) > INT64_MIN);
+    CHECK(cron_tz_next_change(tz, INT64_MAX - 1) == INT64_MAX);
+    CHECK(cron_tz_next_change(tz, INT64_MIN) > INT64_MIN);
     nodus_tz_close(tz);
   }
   /* A rule whose DST is no change: none ever. */
   len = build(buf, 2, &none, "AAA0BBB0,M3.5.0,M10.5.0");
   CHECK_RC(load(buf, len, &tz), 0);
   if (tz) {
-    CHECK(nodus_tz_next_change(tz, 0) == INT64_MAX);
+    CHECK(cron_tz_next_change(tz, 0) == INT64_MAX);
     CHECK(nodus_tz_offset(tz, 1720000000) == 0);
     nodus_tz_close(tz);
   }
@@ -517,7 +517,7 @@ static void test_truncated(const uint8_t *file, size_t len) {
     loaded++;
     int64_t t = INT64_MIN / 2;
     for (int i = 0; i < 20; i++) {
-      int64_t c = nodus_tz_next_change(tz, t);
+      int64_t c = cron_tz_next_change(tz, t);
       if (c == INT64_MAX) break;
       if (c <= t || nodus_tz_offset(tz, c) == nodus_tz_offset(tz, c - 1)) {
         CHECK(!"next_change is a change after t");
@@ -544,11 +544,11 @@ static void test_names(void) {
     CHECK(nodus_tz_offset(tz, 0) == 0 && nodus_tz_offset(tz, INT64_MIN) == 0 &&
           nodus_tz_offset(tz, INT64_MAX) == 0 &&
           nodus_tz_offset(tz, 1720000000) == 0);
-    CHECK(nodus_tz_next_change(tz, INT64_MIN) == INT64_MAX);
+    CHECK(cron_tz_next_change(tz, INT64_MIN) == INT64_MAX);
     nodus_tz_close(tz);
   }
   CHECK(nodus_tz_offset(NULL, 1720000000) == 0);
-  CHECK(nodus_tz_next_change(NULL, 0) == INT64_MAX);
+  CHECK(cron_tz_next_change(NULL, 0) == INT64_MAX);
   CHECK_STR(nodus_tz_name(NULL), "UTC");
   nodus_tz_close(NULL);
 

@@ -42,7 +42,7 @@ int64_t cron_resolve_local(const nodus_tz *tz, int64_t local_s) {
   }
   if (first != INT64_MAX) return first;
   /* Skipped: local times [g + lo, g + hi) don't exist, g the change. */
-  int64_t gap_end = nodus_tz_next_change(tz, local_s - hi - 1);
+  int64_t gap_end = cron_tz_next_change(tz, local_s - hi - 1);
   return gap_end <= local_s - lo ? gap_end : local_s - lo;
 }
 

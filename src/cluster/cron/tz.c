@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster/cron/civil.h"
 #include "nodus/error.h"
 
 #define TZ_MAX_FILE (1u << 20)
@@ -62,39 +63,15 @@ struct nodus_tz {
   tz_rule start, end; /* into DST (in standard time), out (in DST) */
 };
 
-/* ---- calendar, for years 1970.. (rule times are reduced to those) ---- */
+/* ---- calendar (civil.h) ---- */
 
-static bool is_leap(int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int64_t leaps_before(int64_t y) {
-  return (y - 1) / 4 - (y - 1) / 100 + (y - 1) / 400;
-}
-
-/* Days from 1970-01-01 to January 1st of y (y >= 1970). */
-static int64_t jan1(int64_t y) {
-  return 365 * (y - 1970) + leaps_before(y) - leaps_before(1970);
-}
+static int64_t jan1(int64_t y) { return cron_days_from_civil(y, 1, 1); }
 
 static int64_t year_of_day(int64_t days) {
-  int64_t y = 1970 + days / 365; /* at most a year too far */
-  while (jan1(y) > days) y--;
+  int64_t y;
+  int m, d;
+  cron_civil_from_days(days, &y, &m, &d);
   return y;
-}
-
-/* 0 = Sunday; 1970-01-01 was a Thursday. */
-static int weekday(int64_t days) { return (int)((days + 4) % 7); }
-
-static int month_days(int64_t y, int m) {
-  static const uint8_t d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : d[m - 1];
-}
-
-/* Days in the year before month m (1..12). */
-static int days_before_month(int64_t y, int m) {
-  static const uint16_t d[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-  return d[m - 1] + (m > 2 && is_leap(y));
 }
 
 /* The instant (in the reduced range) of rule r in year y, whose local
@@ -103,14 +80,14 @@ static int64_t rule_time(const tz_rule *r, int64_t y, int32_t off) {
   int64_t day = jan1(y);
   if (r->kind == RULE_J1) {
     /* Jn never counts February 29th. */
-    day += r->day - 1 + (r->day >= 60 && is_leap(y));
+    day += r->day - 1 + (r->day >= 60 && cron_is_leap(y));
   } else if (r->kind == RULE_J0) {
     day += r->day;
   } else {
-    day += days_before_month(y, r->mon);
-    int first = (r->wday - weekday(day) + 7) % 7; /* 0-based day of month */
+    day = cron_days_from_civil(y, r->mon, 1);
+    int first = (r->wday - cron_weekday(day) + 7) % 7; /* 0-based day of month */
     int d = first + 7 * (r->week - 1);
-    while (d >= month_days(y, r->mon)) d -= 7; /* week 5: the last one */
+    while (d >= cron_days_in_month(y, r->mon)) d -= 7; /* week 5: the last one */
     day += d;
   }
   return day * DAY_S + r->secs - off;
@@ -184,7 +161,7 @@ static int64_t rule_next(const nodus_tz *tz, int64_t a) {
   return INT64_MAX;
 }
 
-int64_t nodus_tz_next_change(const nodus_tz *tz, int64_t after_s) {
+int64_t cron_tz_next_change(const nodus_tz *tz, int64_t after_s) {
   if (!tz) return INT64_MAX;
   int64_t a = after_s;
   if (tz->n > 0) {
@@ -471,7 +448,7 @@ static int from_tzif(const uint8_t *buf, size_t len, nodus_tz *tz) {
   return parse_footer((const char *)buf + pos, (size_t)(nl - (buf + pos)), tz);
 }
 
-int nodus_tz_from_tzif(const uint8_t *buf, size_t len, const char *name,
+int cron_tz_from_tzif(const uint8_t *buf, size_t len, const char *name,
                        nodus_tz **out) {
   if (!out || (!buf && len)) return NODUS_EINVAL;
   *out = NULL;
@@ -584,7 +561,7 @@ int nodus_tz_open(const char *name, nodus_tz **out) {
   int rc = read_file(path, &data, &len);
   free(path);
   if (rc) return rc;
-  rc = nodus_tz_from_tzif(data, len, name, out);
+  rc = cron_tz_from_tzif(data, len, name, out);
   free(data);
   return rc;
 }

@@ -12,11 +12,11 @@
  * after the last transition). `name` is copied. 0, NODUS_ESYNTAX for
  * bytes that are not a valid TZif file (never reads past len), or
  * NODUS_ENOMEM. */
-int nodus_tz_from_tzif(const uint8_t *buf, size_t len, const char *name,
+int cron_tz_from_tzif(const uint8_t *buf, size_t len, const char *name,
                        nodus_tz **tz);
 
 /* The first instant (unix s) > after_s at which the offset changes, or
  * INT64_MAX when it never does again (UTC, a fixed zone). */
-int64_t nodus_tz_next_change(const nodus_tz *tz, int64_t after_s);
+int64_t cron_tz_next_change(const nodus_tz *tz, int64_t after_s);
 
 #endif
