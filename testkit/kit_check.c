@@ -424,3 +424,47 @@ int nodus_kit_check_converged(const nodus_kit_history *h, int64_t heal_ns,
   free(keys);
   return verdict;
 }
+
+static int tick_order(const void *a, const void *b) {
+  const nodus_kit_tick *x = a, *y = b;
+  if (x->scheduled_ms != y->scheduled_ms) return x->scheduled_ms < y->scheduled_ms ? -1 : 1;
+  return x->ran_ms < y->ran_ms ? -1 : x->ran_ms > y->ran_ms;
+}
+
+int nodus_kit_check_ticks(nodus_kit_tick *t, size_t n, int64_t max_gap_ms, int64_t from_ms,
+                          int64_t to_ms, char *msg, size_t size) {
+  qsort(t, n, sizeof *t, tick_order);
+  int64_t gap = 0, gap_at = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i && t[i].scheduled_ms == t[i - 1].scheduled_ms) {
+      snprintf(msg, size, "violation: tick %lld ran twice (processes %d and %d, epochs %llu, %llu)",
+               (long long)t[i].scheduled_ms, t[i - 1].process, t[i].process,
+               (unsigned long long)t[i - 1].epoch, (unsigned long long)t[i].epoch);
+      return 1;
+    }
+    if (i && (t[i].epoch < t[i - 1].epoch ||
+              (t[i].epoch == t[i - 1].epoch && t[i].process != t[i - 1].process))) {
+      snprintf(msg, size,
+               "violation: tick %lld ran by process %d with epoch %llu after tick %lld by %d "
+               "with epoch %llu (epochs must grow with each new owner)",
+               (long long)t[i].scheduled_ms, t[i].process, (unsigned long long)t[i].epoch,
+               (long long)t[i - 1].scheduled_ms, t[i - 1].process,
+               (unsigned long long)t[i - 1].epoch);
+      return 1;
+    }
+    int64_t d = i ? t[i].scheduled_ms - t[i - 1].scheduled_ms
+                  : from_ms > 0 ? t[i].scheduled_ms - from_ms : 0;
+    if (d > gap) gap = d, gap_at = t[i].scheduled_ms;
+  }
+  if (n && to_ms > 0 && to_ms - t[n - 1].scheduled_ms > gap)
+    gap = to_ms - t[n - 1].scheduled_ms, gap_at = to_ms;
+  if (!n && from_ms > 0 && to_ms > from_ms) gap = to_ms - from_ms, gap_at = to_ms;
+  if (max_gap_ms > 0 && gap > max_gap_ms) {
+    snprintf(msg, size, "violation: %lld ms without a tick, until %lld (bound %lld ms)",
+             (long long)gap, (long long)gap_at, (long long)max_gap_ms);
+    return 1;
+  }
+  snprintf(msg, size, "ok: %zu ticks, each once, epochs growing, longest gap %lld ms", n,
+           (long long)gap);
+  return 0;
+}

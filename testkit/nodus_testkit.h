@@ -255,6 +255,23 @@ int nodus_kit_check_linearizable(const nodus_kit_history *h, char *msg,
 int nodus_kit_check_converged(const nodus_kit_history *h, int64_t heal_ns,
                               int64_t bound_ns, char *msg, size_t size);
 
+/* Ticks of a scheduled job (nodus/cron.h), one record per run. */
+typedef struct nodus_kit_tick {
+  int64_t scheduled_ms; /* the tick's time */
+  int64_t ran_ms;       /* when the run started */
+  uint64_t epoch;       /* the owner's epoch */
+  int process;          /* who ran it */
+} nodus_kit_tick;
+
+/* Valid when every scheduled time ran at most once; epochs never go down
+ * in scheduled-time order and a tick run by another process than the one
+ * before has a higher epoch (each new owner's is above every older one);
+ * with max_gap_ms > 0, no two consecutive ticks that ran are further
+ * apart than that, nor the first from from_ms or the last from to_ms
+ * (when given, > 0). Sorts ticks in place. */
+int nodus_kit_check_ticks(nodus_kit_tick *ticks, size_t n, int64_t max_gap_ms,
+                          int64_t from_ms, int64_t to_ms, char *msg, size_t size);
+
 /* ---- waiting ------------------------------------------------------------ */
 
 /* Polls cond(arg) every poll_ms until true or timeout_ms pass. 0 when it

@@ -232,10 +232,35 @@ static void test_grudges(void) {
   CHECK_RC(nodus_kit_grudge_parse(&g, 3, "a/b"), NODUS_ESYNTAX);
 }
 
+/* Ticks: a clean run, a tick twice, an epoch going down, a new owner
+ * with the same epoch, a gap; and the gap bounds at both ends. */
+static void test_ticks(void) {
+  char msg[256];
+  nodus_kit_tick ok[] = {{3000, 3001, 5, 1}, {1000, 1001, 5, 1}, {2000, 2002, 5, 1},
+                         {4000, 4003, 9, 2}};
+  CHECK(nodus_kit_check_ticks(ok, 4, 1000, 500, 4500, msg, sizeof msg) == 0);
+  CHECK(strstr(msg, "4 ticks") != NULL);
+  nodus_kit_tick twice[] = {{1000, 1001, 5, 1}, {2000, 2001, 5, 1}, {2000, 2900, 9, 2}};
+  CHECK(nodus_kit_check_ticks(twice, 3, 0, 0, 0, msg, sizeof msg) == 1);
+  CHECK(strstr(msg, "tick 2000 ran twice") != NULL);
+  nodus_kit_tick down[] = {{1000, 1001, 9, 2}, {2000, 2001, 5, 1}};
+  CHECK(nodus_kit_check_ticks(down, 2, 0, 0, 0, msg, sizeof msg) == 1);
+  nodus_kit_tick same[] = {{1000, 1001, 5, 1}, {2000, 2001, 5, 2}};
+  CHECK(nodus_kit_check_ticks(same, 2, 0, 0, 0, msg, sizeof msg) == 1);
+  nodus_kit_tick gap[] = {{1000, 1001, 5, 1}, {4000, 4001, 9, 2}};
+  CHECK(nodus_kit_check_ticks(gap, 2, 2500, 0, 0, msg, sizeof msg) == 1);
+  CHECK(strstr(msg, "3000 ms without a tick") != NULL);
+  CHECK(nodus_kit_check_ticks(gap, 2, 3000, 0, 0, msg, sizeof msg) == 0);
+  CHECK(nodus_kit_check_ticks(gap, 2, 3000, 0, 9000, msg, sizeof msg) == 1); /* 5000 at the end */
+  CHECK(nodus_kit_check_ticks(gap, 2, 3000, -1, 0, msg, sizeof msg) == 0);
+  CHECK(nodus_kit_check_ticks(NULL, 0, 1000, 1000, 5000, msg, sizeof msg) == 1); /* none ran */
+}
+
 int main(void) {
   test_linearizable();
   test_singleton();
   test_converged();
+  test_ticks();
   test_history_file();
   test_grudges();
   return check_report();

@@ -31,7 +31,7 @@ typedef struct round {
   int64_t tick;
   cron_run *run; /* ROUND_DONE: not owned (the running list owns it) */
   unsigned asked, answered, ok;
-  bool stale;
+  bool stale, unread;
   int64_t max_claimed; /* ROUND_READ */
 } round;
 
@@ -47,6 +47,7 @@ typedef struct owner {
   cron_run *running[MAX_RUNNING];
   unsigned n_running;
   unsigned claiming; /* claim rounds in flight: runs about to start */
+  bool rereading;    /* a read round again, for members that said unread */
   uint64_t run_ids;
 } owner;
 
@@ -83,7 +84,7 @@ static int round_start(nodus_proc *self, owner *o, int kind, int64_t tick, cron_
     return NODUS_ENOMEM;
   }
   r->used = true, r->kind = kind, r->tick = tick, r->run = run;
-  r->asked = r->answered = r->ok = 0, r->stale = false, r->max_claimed = CRON_NONE;
+  r->asked = r->answered = r->ok = 0, r->stale = r->unread = false, r->max_claimed = CRON_NONE;
   static const char *const cmd[] = {"cron_read", "cron_claim", "cron_done"};
   const char *job = o->job->spec.name;
   for (size_t i = 0; i < nodus_size(&members); i++) {
@@ -114,12 +115,13 @@ static round *round_find(owner *o, const nodus_term *ref) {
   return NULL;
 }
 
-static void on_answer(nodus_proc *self, owner *o, const nodus_term *ref, bool ok,
+static void on_answer(nodus_proc *self, owner *o, const nodus_term *ref, nodus_atom verdict,
                       const nodus_term *claimed) {
   round *r = round_find(o, ref);
   if (!r) return;
   r->answered++;
-  if (ok) r->ok++;
+  if (verdict == NODUS_ATOM_OK) r->ok++;
+  else if (!strcmp(nodus_atom_text(verdict, NULL), "unread")) r->unread = true;
   else r->stale = true;
   if (claimed && claimed->type == NODUS_T_INT &&
       (r->max_claimed == CRON_NONE || claimed->v.i > r->max_claimed))
@@ -281,11 +283,23 @@ static void round_end(nodus_proc *self, owner *o, round *r, bool ok) {
   int kind = r->kind;
   int64_t tick = r->tick, max_claimed = r->max_claimed;
   cron_run *run = r->run;
-  bool stale = r->stale;
+  bool stale = r->stale, unread = r->unread;
   nodus_term_free(&r->ref);
   r->used = false;
+  /* A member that had not answered this owner's read (away, or restarted
+   * and forgot): read again, so it counts from the next tick on. */
+  if (unread && o->ready && !o->rereading) {
+    o->rereading = true;
+    if (round_start(self, o, ROUND_READ, 0, NULL)) o->rereading = false;
+  }
   switch (kind) {
   case ROUND_READ:
+    if (o->ready) { /* a read again: only what it learnt */
+      o->rereading = false;
+      if (ok && max_claimed != CRON_NONE && (o->last == CRON_NONE || max_claimed > o->last))
+        o->last = max_claimed;
+      return;
+    }
     if (!ok) {
       nodus_term msg = nodus_atom_term(NODUS_ATOM_UNDEFINED);
       if (!nodus_mk_atom(&msg, "cron_read_again"))
@@ -301,7 +315,9 @@ static void round_end(nodus_proc *self, owner *o, round *r, bool ok) {
     o->claiming--;
     if (ok) run_claimed(self, o, tick);
     else say(o, NODUS_LOG_WARN, "not run:", tick,
-             stale ? "a newer owner has taken over" : "the claim got no quorum");
+             stale ? "a newer owner has taken over"
+             : unread ? "the claim got no quorum (members to read again)"
+                      : "the claim got no quorum");
     return;
   case ROUND_DONE:
     if (!ok) say(o, NODUS_LOG_WARN, "ran, but", tick, "its done record got no quorum");
@@ -319,10 +335,10 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
   int64_t tick, result, id;
   if (!nodus_match(msg, "{cron_read_reply, ~t, ~a, ~a, ~t, ~t}", &ref, &node, &verdict,
                    &claimed, &done)) {
-    on_answer(self, o, ref, verdict == NODUS_ATOM_OK, claimed);
+    on_answer(self, o, ref, verdict, claimed);
   } else if (!nodus_match(msg, "{cron_claim_reply, ~t, ~a, ~a}", &ref, &node, &verdict) ||
              !nodus_match(msg, "{cron_done_reply, ~t, ~a, ~a}", &ref, &node, &verdict)) {
-    on_answer(self, o, ref, verdict == NODUS_ATOM_OK, NULL);
+    on_answer(self, o, ref, verdict, NULL);
   } else if (!nodus_match(msg, "{cron_round_timeout, ~t}", &ref)) {
     on_timeout(self, o, ref);
   } else if (!nodus_match(msg, "{cron_tick, ~i}", &tick)) {

@@ -3,7 +3,10 @@
  * Owners read them as they take over and write claims and dones before
  * and after each run; an epoch below the promise is refused, which is
  * what keeps an old owner cut off by a partition from claiming a tick a
- * new owner may run (cron_internal.h has the messages). */
+ * new owner may run (cron_internal.h has the messages). A member that
+ * restarts forgets its records: what was claimed survives while a
+ * majority of the members keep theirs between a claim and the next
+ * owner's read, as with any store kept in memory by a quorum. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +26,14 @@ static void reply(nodus_proc *self, const nodus_term *to, nodus_term msg) {
 
 static nodus_term tick_term(int64_t tick) {
   return tick == CRON_NONE ? nodus_atom_term(NODUS_ATOM_UNDEFINED) : nodus_int(tick);
+}
+
+/* A claim or a done counts only from the owner whose read this member
+ * answered last: "stale" for an older one (a newer owner has read), and
+ * "unread" for a newer one this member has not answered (it was away,
+ * or restarted and forgot its records): the owner reads it again. */
+static const char *verdict_for(const cron_job *j, uint64_t epoch) {
+  return epoch == j->promised ? "ok" : epoch < j->promised ? "stale" : "unread";
 }
 
 static void on_message(nodus_proc *self, const nodus_term *msg) {
@@ -54,22 +65,24 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
     cron_job *j = cron_job_find(c, name, len);
     if (!j) return;
     pthread_mutex_lock(&c->lock);
-    bool ok = (uint64_t)epoch >= j->promised && (j->claimed == CRON_NONE || tick > j->claimed);
-    if (ok) j->promised = (uint64_t)epoch, j->claimed = tick;
+    const char *verdict = verdict_for(j, (uint64_t)epoch);
+    if (verdict[0] == 'o' && j->claimed != CRON_NONE && tick <= j->claimed) verdict = "stale";
+    if (verdict[0] == 'o') j->claimed = tick;
     pthread_mutex_unlock(&c->lock);
     if (!nodus_build(&out, "{cron_claim_reply, ~t, ~A, ~a}", cron_copy(ref), self_node,
-                     ok ? "ok" : "stale"))
+                     verdict))
       reply(self, to, out);
   } else if (!nodus_match(msg, "{cron_done, ~t, ~t, ~b, ~i, ~i}", &to, &ref, &name, &len,
                           &epoch, &tick)) {
     cron_job *j = cron_job_find(c, name, len);
     if (!j) return;
     pthread_mutex_lock(&c->lock);
-    bool ok = (uint64_t)epoch >= j->promised;
-    if (ok && (j->done == CRON_NONE || tick > j->done)) j->done = tick, j->done_epoch = (uint64_t)epoch;
+    const char *verdict = verdict_for(j, (uint64_t)epoch);
+    if (verdict[0] == 'o' && (j->done == CRON_NONE || tick > j->done))
+      j->done = tick, j->done_epoch = (uint64_t)epoch;
     pthread_mutex_unlock(&c->lock);
     if (!nodus_build(&out, "{cron_done_reply, ~t, ~A, ~a}", cron_copy(ref), self_node,
-                     ok ? "ok" : "stale"))
+                     verdict))
       reply(self, to, out);
   }
 }
