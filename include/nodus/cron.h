@@ -112,7 +112,12 @@ int nodus_cron_parse_time(const nodus_tz *tz, const char *text, int64_t *unix_ms
  * is claimed on the members before it runs and recorded done after it
  * ran. In quorum mode reads, claims and dones need a majority
  * (quorum, or cluster_size / 2 + 1); in availability mode, the members
- * that answer within late_ms.
+ * that answer within late_ms. A claim counts only at members whose
+ * records this owner has read. Records live in the members' memory: a
+ * member that restarts comes back without them (and is read again before
+ * it counts), so a claim is remembered while a majority of the members
+ * keep theirs until the next owner's read (at most a minority restarting
+ * in that time).
  *
  * What that gives, per job:
  *   quorum mode        each tick runs at most once, ever, under kills,

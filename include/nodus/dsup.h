@@ -41,9 +41,10 @@
  * starts while this node sees fewer than min_nodes members (itself
  * included), and in quorum mode nothing runs without a quorum.
  *
- * Threads: every call is thread-safe; nodus_dsup_valid and
- * nodus_dsup_epoch may be called from a handler (the child's own), the
- * others must not be (they wait for the supervisor's process).
+ * Threads: every call is thread-safe; nodus_dsup_valid,
+ * nodus_dsup_epoch, nodus_dsup_members and nodus_dsup_which_children may
+ * be called from a handler (the child's own), the others must not be
+ * (they wait for the supervisor's process).
  */
 #ifndef NODUS_DSUP_H
 #define NODUS_DSUP_H
