@@ -3,9 +3,11 @@
  * its time; after its owner's node is lost the ticks go on elsewhere with
  * a higher epoch and no tick runs twice (quorum mode); `forbid` never
  * lets runs overlap and skips the ticks due meanwhile; `replace` asks
- * the running one to stop; min_nodes 2 runs nothing on a lone node; an
+ * the running one to stop; after a failover with late_ms short enough to
+ * miss ticks, skip runs none of them, run_once the latest, all the last
+ * max_catchup; min_nodes 2 runs nothing on a lone node; an
  * {M, F, A} job runs by rpc; a bad schedule or zone refuses the start. */
-#define N_NODES 6
+#define N_NODES 15
 #include "dsup_harness.h"
 
 /* Every run of every job, as the job functions saw them. */
@@ -159,6 +161,44 @@ static void every_tick_once(void) {
   for (int i = 0; i < 3; i++) nodus_cron_close(cs[i]);
 }
 
+/* Quorum mode on nodes base..base+2, ticks every 200 ms missed for
+ * late_ms 100 across the owner's loss (a lease of 1000 ms): the ticks of
+ * the new owner that started more than late_ms after their time are the
+ * catch-ups, and the policy says how many. */
+static void missed_policy(int base, const char *name, int policy, unsigned max_catchup,
+                          int want) {
+  nodus_cron *cs[3] = {0};
+  nodus_cron_job job = {.name = name, .schedule = "@every 200ms", .fn = quick_job,
+                        .missed = policy, .max_catchup = max_catchup, .late_ms = 100,
+                        .overlap = NODUS_CRON_ALLOW};
+  nodus_cron_opts o = {.mode = NODUS_CRON_QUORUM, .cluster_size = 3, .lease_ms = 1000};
+  for (int i = 0; i < 3; i++) cs[i] = start_cron(base + i, name, &o, &job);
+  CHECK(EVENTUALLY(count_runs(name) >= 3, 6000));
+  static run_rec r[MAX_RUNS];
+  int n = runs_of(name, r, MAX_RUNS), owner = n ? r[n - 1].node - base : 0;
+  int before = n;
+  nodus_node_close(nodes[base + owner]);
+  nodes[base + owner] = NULL;
+  nodus_cron_close(cs[owner]);
+  cs[owner] = NULL;
+  CHECK(EVENTUALLY(count_runs(name) >= before + want + 3, 8000));
+  n = runs_of(name, r, MAX_RUNS);
+  /* The catch-ups: the new owner's runs of ticks already past when it
+   * took over (its first run), by more than late_ms. */
+  int catchups = 0;
+  int64_t takeover = INT64_MAX;
+  bool unique = true;
+  for (int i = 0; i < n; i++)
+    if (r[i].node != base + owner && r[i].started_wall < takeover) takeover = r[i].started_wall;
+  for (int i = 0; i < n; i++) {
+    if (i) unique &= r[i].scheduled != r[i - 1].scheduled;
+    if (r[i].node != base + owner && r[i].scheduled < takeover - 100) catchups++;
+  }
+  printf("missed %s: %d catch-up runs after the failover (want %d)\n", name, catchups, want);
+  CHECK(unique && catchups == want);
+  for (int i = 0; i < 3; i++) nodus_cron_close(cs[i]);
+}
+
 /* Availability on node 3 alone: forbid, then replace. */
 static void overlap(void) {
   nodus_cron *cs[1] = {0};
@@ -268,7 +308,13 @@ int main(void) {
     if (!(nodes[i] = mk(i))) return check_report();
   connect_all(0, 3);
   connect_all(3, 5); /* node 5 stays alone until gating() */
+  connect_all(6, 9);
+  connect_all(9, 12);
+  connect_all(12, 15);
   every_tick_once();
+  missed_policy(6, "skip", NODUS_CRON_SKIP, 0, 0);
+  missed_policy(9, "all", NODUS_CRON_ALL, 2, 2);
+  missed_policy(12, "once", NODUS_CRON_RUN_ONCE, 0, 1);
   overlap();
   gating();
   mfa_and_bad();
