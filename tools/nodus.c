@@ -20,6 +20,8 @@ static const char usage[] =
     "  dsup status NODE     the distributed supervisors a node runs, their\n"
     "                       members and where each child runs (epochs)\n"
     "  cron next EXPR       the next times of a schedule (--tz, --from, --count)\n"
+    "  cron list NODE       the schedulers a node runs, each job's next and\n"
+    "                       last tick, owner and epoch\n"
     "  discover [--once] SPEC\n"
     "                       what discovery topologies find (found NODE via S)\n"
     "  cluster up|status|partition|heal|kill|restart|pause|resume|down\n"

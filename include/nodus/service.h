@@ -53,6 +53,9 @@ extern const nodus_service nodus_service_discovery;
 /* dsup: knows the distributed supervisors running on the node
  * (nodus/dsup.h) and serves nodus:dsup_children/0 (needs rpc). */
 extern const nodus_service nodus_service_dsup;
+/* cron: knows the cron schedulers running on the node (nodus/cron.h) and
+ * serves nodus:cron_jobs/0 (needs rpc). */
+extern const nodus_service nodus_service_cron;
 
 /* Every service above, in that order, NULL-terminated. */
 extern const nodus_service *const nodus_default_services[];

@@ -13,6 +13,7 @@ const nodus_service *const nodus_default_services[] = {
     &nodus_service_global,
     &nodus_service_discovery,
     &nodus_service_dsup,
+    &nodus_service_cron,
     NULL,
 };
 

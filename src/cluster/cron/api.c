@@ -127,12 +127,14 @@ int nodus_cron_start(nodus_node *node, const nodus_cron_opts *opts, nodus_cron *
     nodus_cron_close(c);
     return rc;
   }
+  cron_service_add(c);
   *out = c;
   return 0;
 }
 
 void nodus_cron_close(nodus_cron *c) {
   if (!c) return;
+  cron_service_remove(c); /* first: nodus:cron_jobs/0 no longer sees it */
   nodus_dsup_close(c->dsup); /* the owners stop: their runs are cancelled */
   pthread_mutex_lock(&c->lock);
   while (c->runs) pthread_cond_wait(&c->runs_done, &c->lock);

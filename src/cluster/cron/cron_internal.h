@@ -67,6 +67,8 @@ struct nodus_cron {
   pthread_mutex_t lock;
   pthread_cond_t runs_done;
   unsigned runs; /* threads running, under lock */
+  struct nodus_cron *next_on_node; /* the service's list (service.c) */
+  struct cron_service *svc;        /* NULL once the node closed */
 };
 
 /* A run handed to a thread (runs.c); freed by the thread. */
@@ -98,5 +100,9 @@ int cron_run_start(cron_run *run);
  * its reference. */
 void cron_run_recorded(cron_run *run, bool ok);
 void cron_run_release(cron_run *run);
+
+/* service.c: the node's list, for nodus:cron_jobs/0 */
+void cron_service_add(struct nodus_cron *c);
+void cron_service_remove(struct nodus_cron *c);
 
 #endif
