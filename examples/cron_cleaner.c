@@ -10,6 +10,7 @@
  *                [--lease-ms MS] [--detector-ms MS] [--min-nodes N]
  *                [--missed skip|run_once|all] [--overlap forbid|allow|replace]
  *                [--work-ms MS] [--history PATH] [--ticktime S] [--epmd-port P]
+ *                [--mfa MODULE:FUNCTION [--rpc-node NODE]]
  *
  * Each tick runs on one node: with --db (a libpq connection string) it
  * deletes the rows of --table whose inserted_at is older than
@@ -19,7 +20,10 @@
  *
  *   tick <scheduled_unix_ms> ran=<unix_ms> node=<node> epoch=<E> deleted=<N>
  *
- * Without --db it deletes nothing (deleted=0). --work-ms makes each run
+ * Without --db it deletes nothing (deleted=0). With --mfa, the cleanup is
+ * an Erlang or Elixir function instead ('Elixir.Cleaner:run'), called by
+ * rpc on --rpc-node (default this node) as Function(#{job, scheduled,
+ * epoch, attempt}); deleted= is the integer it returns. --work-ms makes each run
  * last that much longer (to see --overlap at work). Quorum mode (the
  * default) needs --cluster-size or --quorum. It also prints the test
  * kit's "#nodeup NODE t=<ms>" / "#nodedown NODE REASON t=<ms>" lines, and
@@ -119,11 +123,7 @@ static int64_t clean(const nodus_cron_run *run) {
   return deleted;
 }
 
-static int64_t job_fn(const nodus_cron_run *run, void *arg) {
-  (void)arg;
-  int64_t deleted = conninfo ? clean(run) : 0;
-  for (long waited = 0; waited < work_ms && !nodus_cron_cancelled(run); waited += 10)
-    usleep(10000);
+static void tick_line(const nodus_cron_run *run, int64_t deleted) {
   char line[256];
   int len = snprintf(line, sizeof line,
                      "tick %" PRId64 " ran=%" PRId64 " node=%s epoch=%" PRIu64
@@ -132,7 +132,21 @@ static int64_t job_fn(const nodus_cron_run *run, void *arg) {
   fputs(line, stdout);
   if (history_fd >= 0 && len > 0 && write(history_fd, line, (size_t)len) != len)
     fprintf(stderr, "cron_cleaner: history write failed\n");
+}
+
+static int64_t job_fn(const nodus_cron_run *run, void *arg) {
+  (void)arg;
+  int64_t deleted = conninfo ? clean(run) : 0;
+  for (long waited = 0; waited < work_ms && !nodus_cron_cancelled(run); waited += 10)
+    usleep(10000);
+  tick_line(run, deleted);
   return deleted;
+}
+
+/* --mfa: the function ran by rpc; its result is the count. */
+static void mfa_done(const nodus_cron_run *run, int64_t result, bool ok, void *arg) {
+  (void)ok, (void)arg;
+  tick_line(run, result);
 }
 
 static void on_node_event(nodus_node *node, const nodus_node_event *ev, void *arg) {
@@ -152,7 +166,7 @@ static void usage(FILE *out) {
           "         [--cluster-size N] [--quorum K] [--lease-ms MS] [--detector-ms MS]\n"
           "         [--min-nodes N] [--missed skip|run_once|all]\n"
           "         [--overlap forbid|allow|replace] [--work-ms MS] [--history PATH]\n"
-          "         [--ticktime S] [--epmd-port P]\n"
+          "         [--ticktime S] [--epmd-port P] [--mfa MOD:FUN [--rpc-node NODE]]\n"
           "Deletes the rows of --table older than --retention-ms once per tick on\n"
           "the whole cluster, and prints\n"
           "  tick <scheduled_ms> ran=<ms> node=<node> epoch=<E> deleted=<N>\n");
@@ -178,7 +192,7 @@ int main(int argc, char **argv) {
   nodus_cron_opts copts = {.name = "cron_cleaner", .mode = NODUS_CRON_QUORUM};
   nodus_cron_job job = {.name = "cleanup", .fn = job_fn};
   const char *discover = NULL, *peers = NULL, *history_path = NULL;
-  char every[64] = "";
+  char every[64] = "", mfa[256] = "";
   static const char *const missed[] = {"skip", "run_once", "all"};
   static const char *const overlap[] = {"forbid", "allow", "replace"};
   static const char *const modes[] = {"quorum", "availability"};
@@ -205,6 +219,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--tz")) job.tz = v;
     else if (!strcmp(a, "--db")) conninfo = v;
     else if (!strcmp(a, "--table")) table = v;
+    else if (!strcmp(a, "--mfa") && strchr(v, ':') && strlen(v) < sizeof mfa) {
+      snprintf(mfa, sizeof mfa, "%s", v);
+      *strchr(mfa, ':') = 0;
+      job.fn = NULL, job.done = mfa_done;
+      job.module = mfa, job.function = mfa + strlen(mfa) + 1;
+    } else if (!strcmp(a, "--rpc-node")) job.rpc_node = v;
     else if (!strcmp(a, "--retention-ms") && number(v, 0, 1L << 40, &n)) retention_ms = n;
     else if (!strcmp(a, "--work-ms") && number(v, 0, 3600000, &n)) work_ms = n;
     else if (!strcmp(a, "--mode") && (n = pick(v, modes, 2)) >= 0)

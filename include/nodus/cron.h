@@ -200,8 +200,10 @@ typedef struct nodus_cron_job {
   nodus_cron_fn fn;
   nodus_cron_done_fn done; /* optional */
   void *arg;
-  /* ...or, with fn NULL, rpc:call(rpc_node, module, function, args)
-   * (rpc_node NULL: the owner itself). */
+  /* ...or, with fn NULL, rpc:call(rpc_node, module, function, Args ++
+   * [#{job => <<Name>>, scheduled => Ms, epoch => E, attempt => N}])
+   * (rpc_node NULL: the owner itself); the result is the integer the
+   * function returns (0 for another value), or NODUS_EEXIT on badrpc. */
   const char *rpc_node;
   const char *module;
   const char *function;

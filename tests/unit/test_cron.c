@@ -259,8 +259,11 @@ static atomic_int rpc_calls;
 static int fn_cleanup(nodus_node *node, const nodus_term *args, nodus_term *result,
                       void *arg) {
   (void)node, (void)arg;
-  int64_t k = 0;
-  if (nodus_match(args, "[~i]", &k) || k != 42) return NODUS_EINVAL;
+  int64_t k = 0, sched = 0, epoch = 0;
+  if (nodus_match(args, "[~i, #{job => <<\"mfa\">>, scheduled => ~i, epoch => ~i, attempt => 1}]",
+                  &k, &sched, &epoch) ||
+      k != 42 || sched % 1000 != 0 || epoch <= 0)
+    return NODUS_EINVAL;
   atomic_fetch_add(&rpc_calls, 1);
   *result = nodus_int(7);
   return 0;

@@ -10,11 +10,13 @@
  *   {cron_read, ReplyTo, Ref, Job, Epoch}
  *        -> {cron_read_reply, Ref, Node, ok | stale, Claimed, Done}
  *   {cron_claim, ReplyTo, Ref, Job, Epoch, Tick}
- *        -> {cron_claim_reply, Ref, Node, ok | stale}
+ *        -> {cron_claim_reply, Ref, Node, ok | stale | unread}
  *   {cron_done, ReplyTo, Ref, Job, Epoch, Tick}
- *        -> {cron_done_reply, Ref, Node, ok | stale}
- * A member refuses ("stale") any of them from an epoch below the highest
- * it has seen for the job; read and claim raise it. A tick is claimed
+ *        -> {cron_done_reply, Ref, Node, ok | stale | unread}
+ * A read from an epoch below the highest the member has seen for the job
+ * is refused ("stale"); one at or above raises it. A claim or a done
+ * counts only from exactly that epoch: "stale" below, "unread" above
+ * (the member has not answered that owner's read). A tick is claimed
  * (and may run) only once enough members said ok: in quorum mode a
  * majority, so a new owner's read meets every claim that counted.
  */

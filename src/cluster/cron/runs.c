@@ -31,6 +31,23 @@ void cron_run_recorded(cron_run *run, bool ok) {
   cron_run_release(run);
 }
 
+/* The job's args followed by the run: #{job => <<Name>>, scheduled =>
+ * Ms, epoch => E, attempt => N}, so the function can key its effect. */
+static int rpc_args(const cron_run *run, nodus_term *out) {
+  const nodus_term *given = run->job->spec.args;
+  size_t n = given ? nodus_size(given) : 0;
+  if (given && given->type != NODUS_T_LIST && given->type != NODUS_T_NIL) return NODUS_EBADTYPE;
+  int rc = nodus_mk_list(out, n + 1);
+  for (size_t i = 0; !rc && i < n; i++) nodus_list_set(out, i, cron_copy(nodus_list_item(given, i)));
+  nodus_term info;
+  if (!rc && !(rc = nodus_build(&info, "#{job => ~b, scheduled => ~i, epoch => ~u, attempt => ~u}",
+                                run->info.job, strlen(run->info.job), run->info.scheduled_ms,
+                                run->info.epoch, (uint64_t)run->info.attempt)))
+    nodus_list_set(out, n, info);
+  if (rc) nodus_term_free(out);
+  return rc;
+}
+
 /* {M, F, A} by rpc on the job's node (the owner's own when none). */
 static int64_t run_rpc(cron_run *run) {
   cron_job *j = run->job;
@@ -38,8 +55,10 @@ static int64_t run_rpc(cron_run *run) {
   nodus_atom peer = nodus_node_name(node);
   if (j->spec.rpc_node && nodus_atom_intern(j->spec.rpc_node, strlen(j->spec.rpc_node), &peer))
     return NODUS_EINVAL;
-  nodus_term args = j->spec.args ? cron_copy(j->spec.args) : nodus_nil(), result = {0};
-  int rc = nodus_rpc(node, peer, j->spec.module, j->spec.function, args, 60000, &result);
+  nodus_term args = {0}, result = {0};
+  int rc = rpc_args(run, &args);
+  if (rc) return rc;
+  rc = nodus_rpc(node, peer, j->spec.module, j->spec.function, args, 60000, &result);
   int64_t out = rc ? rc : result.type == NODUS_T_INT ? result.v.i : 0;
   if (rc) {
     char *text = NULL;
