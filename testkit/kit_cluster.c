@@ -186,7 +186,7 @@ int nodus_kit_attach(nodus_kit **out, const char *state_dir) {
     else if (!strcmp(key, "bin_dir")) snprintf(kit->bin_dir, sizeof kit->bin_dir, "%.*s", (int)sizeof kit->bin_dir - 1, val);
     else if (!strcmp(key, "exec")) snprintf(kit->exec, sizeof kit->exec, "%.*s", (int)sizeof kit->exec - 1, val);
     else if (!strcmp(key, "nodes")) kit->n = iv;
-    else if (!strcmp(key, "arg") && kit->n_exec_args < 16)
+    else if (!strcmp(key, "arg") && kit->n_exec_args < KIT_MAX_EXEC_ARGS)
       kit->exec_args[kit->n_exec_args++] = strdup(val);
     else if (!strcmp(key, "delay")) {
       int i, pid;
@@ -355,8 +355,16 @@ int nodus_kit_up(nodus_kit **out, const nodus_kit_opts *o) {
     kit->exec_args[kit->n_exec_args++] = strdup("--ticktime");
     kit->exec_args[kit->n_exec_args++] = strdup(t);
   }
-  for (const char *const *a = o->exec_args; a && *a && kit->n_exec_args < 16; a++)
+  for (const char *const *a = o->exec_args; a && *a; a++) {
+    if (kit->n_exec_args == KIT_MAX_EXEC_ARGS) {
+      if (o->log) fprintf(o->log, "nodus testkit: more than %d arguments for the nodes\n",
+                          KIT_MAX_EXEC_ARGS);
+      for (int k = 0; k < kit->n_exec_args; k++) free(kit->exec_args[k]);
+      free(kit);
+      return NODUS_ETOOBIG;
+    }
     kit->exec_args[kit->n_exec_args++] = strdup(*a);
+  }
   if (o->state_dir) {
     snprintf(kit->dir, sizeof kit->dir, "%s", o->state_dir);
   } else {

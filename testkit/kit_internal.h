@@ -2,6 +2,10 @@
 #ifndef NODUS_KIT_INTERNAL_H
 #define NODUS_KIT_INTERNAL_H
 
+/* Arguments of the C nodes' command line, besides --name and --cookie;
+ * more is refused at up (never silently cut). */
+#define KIT_MAX_EXEC_ARGS 64
+
 #include <sys/types.h>
 
 #include "nodus_testkit.h"
@@ -35,7 +39,7 @@ struct nodus_kit {
   char cookie[64];
   char bin_dir[512];
   char exec[640];
-  char *exec_args[16];
+  char *exec_args[KIT_MAX_EXEC_ARGS];
   int n_exec_args;
   int n;
   kit_node nodes[NODUS_KIT_MAX_NODES + 1]; /* 1-based */

@@ -108,7 +108,7 @@ static void dump_logs(nodus_kit *kit) {
     char cmd[900];
     snprintf(cmd, sizeof cmd,
              "echo '--- n%d log (cron, dsup, node events; last 40)' >&2; "
-             "grep -E 'cron|dsup|#node|kit start' '%s/n%d.log' | tail -n 40 >&2",
+             "grep -E 'cron|dsup|#node|kit start|discover|error|warning' '%s/n%d.log' | tail -n 40 >&2",
              i, nodus_kit_state_dir(kit), i);
     if (system(cmd) != 0) fprintf(stderr, "(no log for n%d)\n", i);
   }
