@@ -20,6 +20,11 @@
 %%   singleton started epoch=0 node=NODE t=T
 %%   singleton stopped reason=R epoch=0 node=NODE t=T
 %%   work T node=NODE epoch=0                    (every 100 ms)
+%%
+%% With a first argument tick_ms=P (bench/run_cron_failover.sh) the
+%% worker is instead the usual BEAM cron job: a timer at each multiple of P
+%% of the wall clock (erlang:start_timer with {abs, true}), printing
+%%   tick S ran=T node=NODE epoch=0              (S the multiple, T now)
 -module(bench_dsup).
 -export([main/1]).
 
@@ -28,6 +33,9 @@
 
 t() -> erlang:system_time(microsecond) / 1000.
 
+main(["tick_ms=" ++ P | PeerStrs]) ->
+    persistent_term:put(bench_tick_ms, list_to_integer(P)),
+    main(PeerStrs);
 main(PeerStrs) ->
     Peers = [list_to_atom(P) || P <- PeerStrs],
     io:format("#ospid ~s~n", [os:getpid()]),
@@ -103,7 +111,18 @@ starter() ->
 worker() ->
     receive go -> ok end,
     io:format("singleton started epoch=0 node=~s t=~.3f~n", [node(), t()]),
-    work().
+    case persistent_term:get(bench_tick_ms, undefined) of
+        undefined -> work();
+        P -> tick(P)
+    end.
+
+tick(P) ->
+    Now = erlang:system_time(millisecond),
+    Next = (Now div P + 1) * P,
+    erlang:start_timer(Next - erlang:time_offset(millisecond), self(), tick, [{abs, true}]),
+    receive {timeout, _, tick} -> ok end,
+    io:format("tick ~b ran=~b node=~s epoch=0~n", [Next, erlang:system_time(millisecond), node()]),
+    tick(P).
 
 work() ->
     io:format("work ~b node=~s epoch=0~n", [erlang:system_time(millisecond), node()]),
