@@ -35,6 +35,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CBIN=$(cd "$BUILD_DIR" && pwd)/bin/singleton_worker
 [ -x "$CBIN" ] || { echo "run_dsup.sh: $CBIN not built" >&2; exit 1; }
 source "$HERE/bench_lib.sh" "$HERE/bench_dsup.erl"
+source "$HERE/dsup_lib.sh"
 LOG=${BENCH_DSUP_LOG:-}
 : >"$TMP/figures"
 
@@ -45,33 +46,13 @@ dsup_cleanup() {
 }
 trap dsup_cleanup EXIT
 
-ms_now() { awk -v t="$EPOCHREALTIME" 'BEGIN{printf "%.3f", t * 1000}'; }
-
+# The readers of dsup_lib.sh, on one run's three output files.
 # state TAG: "OWNER" when exactly one node's last start/stop line is a
 # start and every node sees the other two up; else nothing.
-state() {
-  local tag=$1 i f up owners=()
-  for i in 1 2 3; do
-    f=$TMP/$tag.$i.out
-    up=$(awk '/^#nodeup /{s[$2]=1} /^#nodedown /{s[$2]=0} END{n=0; for (k in s) n+=s[k]; print n}' "$f")
-    [ "$up" = 2 ] || return 0
-    if grep -E '^singleton (started|stopped)' "$f" | tail -1 | grep -q '^singleton started'; then
-      owners+=("$i")
-    fi
-  done
-  [ ${#owners[@]} = 1 ] && echo "${owners[0]}"
-  return 0
-}
-events() { cat "$TMP/$1".[123].out | grep -cE '^singleton (started|stopped)' || true; }
-
+state() { dsup_state "$TMP/$1".{1,2,3}.out; }
+events() { dsup_events "$TMP/$1".{1,2,3}.out; }
 # running TAG: how many nodes' last start/stop line is a start.
-running() {
-  local n=0 i
-  for i in 1 2 3; do
-    grep -E '^singleton (started|stopped)' "$TMP/$1.$i.out" | tail -1 | grep -q '^singleton started' && n=$((n + 1))
-  done
-  echo $n
-}
+running() { dsup_running "$TMP/$1".{1,2,3}.out; }
 
 # first_start TAG I AFTER_MS: the first start on node I after AFTER_MS
 # (unix ms, float): singleton_worker's history (ns), bench_dsup's t=.
@@ -91,10 +72,7 @@ nodedown_at() {
     awk -v a="$4" '$1 + 1 > a {print; exit}' || true
 }
 # last_event TAG AFTER_MS: the last start/stop line's t= after AFTER_MS.
-last_event() {
-  cat "$TMP/$1".[123].out | grep -E '^singleton (started|stopped)' | sed 's/.* t=//' |
-    awk -v a="$2" '$1 > a && $1 > m {m = $1} END {if (m) printf "%.3f\n", m}' || true
-}
+last_event() { dsup_last_event "$2" "$TMP/$1".{1,2,3}.out; }
 
 fig() { echo "$1 $2 $3" >>"$TMP/figures"; }
 
@@ -215,16 +193,8 @@ for r in $(seq "$RUNS"); do
 done
 [ -n "${BENCH_DSUP_RAW:-}" ] && cat "$TMP/figures" >&2
 
-median() { sort -g | awk '{a[NR]=$1} END { if (NR) printf "%.1f\n", a[int((NR+1)/2)]; else print "-" }'; }
 figm() { grep "^$1 $2 " "$TMP/figures" | awk '{print $3}' | median; }
 count() { grep -c "^$1 $2 " "$TMP/figures" || true; }
-# row LABEL NODUS BEAM [GOAL]: ratio BEAM/nodus, > 1 means nodus is faster
-row() {
-  local ratio
-  ratio=$(awk -v c="$2" -v b="$3" 'BEGIN{ if (c == "-" || b == "-" || c <= 0 || b <= 0) print "-";
-    else if (b / c < 0.1) printf "%.3f", b / c; else printf "%.2f", b / c }')
-  printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$ratio" "${4:-}"
-}
 echo "nodus dsup failover vs a :global singleton (OTP $(erl -noshell -eval 'io:format("~s", [erlang:system_info(otp_release)]), halt().')), 3 nodes on loopback, net_ticktime $TICK s, quorum lease_ms $LEASE; $RUNS run(s), median; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| scenario | nodus | BEAM | BEAM/nodus | goal |\n|---|---|---|---|---|\n'
 for fault in $FAULTS; do
