@@ -7,7 +7,8 @@
 #
 # Each run starts a fresh 3-node cluster on loopback (private epmd, the
 # same net_ticktime 4 s on both sides): three build/bin/cron_cleaner
-# --every 1s --mode availability --peers the other two, or three erl
+# --every 1s --peers the other two, in availability mode (side c) or in
+# quorum mode with a 1 s lease and --missed run_once (c_quorum), or three erl
 # nodes running bench_dsup.erl tick_ms=1000 (the usual BEAM recipe: a
 # :global singleton whose worker arms erlang:start_timer at each whole
 # second). Once one node runs the ticks and every node sees the other
@@ -44,7 +45,7 @@ meshed() {
 
 one() {
   local side=$1 r=$2 tag="$1_$2" i names=() pids=() peers
-  local pre="cf${side}${r}n"
+  local pre="cf${side//_/}${r}n"
   for i in 1 2 3; do names+=("$pre$i@$HOST"); done
   for i in 1 2 3; do
     peers=$(printf '%s\n' "${names[@]}" | grep -vx "${names[$((i - 1))]}" | paste -sd,)
@@ -52,8 +53,10 @@ one() {
       erl -sname "$pre$i" -setcookie "$COOKIE" -noshell -pa "$TMP" -kernel net_ticktime 4 \
         -run bench_dsup main tick_ms=1000 ${peers//,/ } </dev/null >"$TMP/$tag.$i.out" 2>&1 &
     else
+      local mode=(--mode availability)
+      [ "$side" = c_quorum ] && mode=(--mode quorum --cluster-size 3 --lease-ms 1000 --missed run_once)
       "$CBIN" --name "${names[$((i - 1))]}" --cookie "$COOKIE" --peers "$peers" --every 1s \
-        --mode availability --ticktime 4 --epmd-port "$EPMD_PORT" </dev/null \
+        "${mode[@]}" --ticktime 4 --epmd-port "$EPMD_PORT" </dev/null \
         >"$TMP/$tag.$i.out" 2>&1 &
     fi
     pids+=($!) KILL+=($!)
@@ -109,14 +112,15 @@ one() {
 
 FAILED=0
 for r in $(seq "$RUNS"); do
-  for side in c beam; do one "$side" "$r"; done
+  for side in c c_quorum beam; do one "$side" "$r"; done
 done
 median() { sort -g | awk '{a[NR]=$1} END { if (NR) printf "%.1f\n", a[int((NR+1)/2)]; else print "-" }'; }
 figm() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$TMP/figures" | median; }
 count() { awk -v s="$1" '$1 == s && $2 == "lost"' "$TMP/figures" | wc -l; }
-echo "cluster cron across kill -9 of the owner, nodus (availability mode) vs a :global singleton with a timer (OTP $(erl -noshell -eval 'io:format("~s", [erlang:system_info(otp_release)]), halt().')), 3 nodes on loopback, a tick every 1 s, the kill 400 ms after a tick, net_ticktime 4 s; $RUNS run(s), median (n = $(count c) / $(count beam)); $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| scenario | nodus | BEAM | goal |\n|---|---|---|---|\n'
-printf '| ticks lost | %s | %s | 0 (failover faster than the period) |\n' "$(figm c lost)" "$(figm beam lost)"
-printf '| first tick after the kill: started after its time, ms | %s | %s | on time |\n' \
-  "$(figm c late)" "$(figm beam late)"
+echo "cluster cron across kill -9 of the owner, nodus vs a :global singleton with a timer (OTP $(erl -noshell -eval 'io:format("~s", [erlang:system_info(otp_release)]), halt().')), 3 nodes on loopback, a tick every 1 s, the kill 400 ms after a tick, net_ticktime 4 s; $RUNS run(s), median (n = $(count c) / $(count c_quorum) / $(count beam)); $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| scenario | nodus availability | nodus quorum, run_once | BEAM | goal |\n|---|---|---|---|---|\n'
+printf '| ticks lost | %s | %s | %s | 0 (failover faster than the period) |\n' \
+  "$(figm c lost)" "$(figm c_quorum lost)" "$(figm beam lost)"
+printf '| first tick after the kill: started after its time, ms | %s | %s | %s | on time |\n' \
+  "$(figm c late)" "$(figm c_quorum late)" "$(figm beam late)"
 exit $FAILED

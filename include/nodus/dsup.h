@@ -17,7 +17,9 @@
  *   availability  each connected group of members runs every child once:
  *                 during a partition each side may run its own instance;
  *                 after the heal all but the placement's choice stop, told
- *                 why ({shutdown, {dsup_conflict, Winner}}).
+ *                 why ({shutdown, {dsup_conflict, Winner}}), and the
+ *                 choice restarts with an epoch above every side's
+ *                 ({shutdown, stale_epoch}), so fencing keeps working.
  *   quorum        never two instances at once, under partitions, kills and
  *                 pauses: an instance runs only while its node holds a
  *                 lease granted by a majority (`quorum`) of the members,
