@@ -51,11 +51,13 @@ typedef struct owner {
   uint64_t run_ids;
 } owner;
 
-static int64_t now_ms(void) {
+static int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+static int64_t now_ms(void) { return now_ns() / 1000000; }
 
 static void say(owner *o, int level, const char *fmt, int64_t tick, const char *why) {
   nodus_log(o->c->node, level, "cron", "job %s tick %" PRId64 " epoch %" PRIu64 ": %s %s",
@@ -147,9 +149,12 @@ static void publish(owner *o, int64_t next) {
   pthread_mutex_unlock(&o->c->lock);
 }
 
+/* The timer counts whole ms from the loop's cached clock, which lags:
+ * rounded up here, and checked again when it fires (a tick never starts
+ * before its time). */
 static void arm(nodus_proc *self, owner *o, int64_t tick) {
   nodus_term msg;
-  int64_t delay = tick - now_ms();
+  int64_t delay = (tick * 1000000 - now_ns() + 999999) / 1000000;
   publish(o, tick);
   if (!nodus_build(&msg, "{cron_tick, ~i}", tick))
     nodus_send_after(self, delay > 0 ? (unsigned)delay : 0, nodus_self(self), msg, NULL);
@@ -342,7 +347,9 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
   } else if (!nodus_match(msg, "{cron_round_timeout, ~t}", &ref)) {
     on_timeout(self, o, ref);
   } else if (!nodus_match(msg, "{cron_tick, ~i}", &tick)) {
-    if (o->ready) {
+    if (o->ready && now_ns() < tick * 1000000) {
+      arm(self, o, tick); /* early: the timer's clock lags the wall clock */
+    } else if (o->ready) {
       fire(self, o, tick);
       schedule(self, o, tick);
     }
