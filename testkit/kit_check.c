@@ -433,7 +433,7 @@ static int tick_order(const void *a, const void *b) {
 
 int nodus_kit_check_ticks(nodus_kit_tick *t, size_t n, int64_t max_gap_ms, int64_t from_ms,
                           int64_t to_ms, char *msg, size_t size) {
-  qsort(t, n, sizeof *t, tick_order);
+  if (n) qsort(t, n, sizeof *t, tick_order); /* t may be NULL when n is 0 */
   int64_t gap = 0, gap_at = 0;
   for (size_t i = 0; i < n; i++) {
     if (i && t[i].scheduled_ms == t[i - 1].scheduled_ms) {
