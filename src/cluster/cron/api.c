@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cluster/cron/cron_internal.h"
 #include "nodus/error.h"
@@ -157,10 +156,6 @@ static nodus_term text_term(const char *s) {
   return t;
 }
 
-static nodus_term tick_term(int64_t t) {
-  return t == CRON_NONE ? nodus_atom_term(NODUS_ATOM_UNDEFINED) : nodus_int(t);
-}
-
 /* Where each job's owner runs, as the supervisor sees it. */
 static nodus_term owner_of(const nodus_term *children, const char *job) {
   for (size_t i = 0; children && i < nodus_size(children); i++) {
@@ -181,9 +176,7 @@ int nodus_cron_jobs(nodus_cron *c, nodus_term *out) {
   nodus_term children = {0};
   (void)nodus_dsup_which_children(c->dsup, &children);
   int rc = nodus_mk_list(out, c->n_jobs);
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  int64_t now = cron_now_ns() / 1000000;
   for (size_t i = 0; !rc && i < c->n_jobs; i++) {
     cron_job *j = &c->jobs[i];
     pthread_mutex_lock(&c->lock);
@@ -195,8 +188,8 @@ int nodus_cron_jobs(nodus_cron *c, nodus_term *out) {
     rc = nodus_build(&m, "#{name => ~t, schedule => ~t, tz => ~t, next => ~t, last => ~t, "
                          "claimed => ~t, owner => ~t, epoch => ~u}",
                      text_term(j->spec.name), text_term(j->spec.schedule),
-                     text_term(j->spec.tz ? j->spec.tz : "UTC"), tick_term(next),
-                     tick_term(done), tick_term(claimed), owner_of(&children, j->spec.name),
+                     text_term(j->spec.tz ? j->spec.tz : "UTC"), cron_tick_term(next),
+                     cron_tick_term(done), cron_tick_term(claimed), owner_of(&children, j->spec.name),
                      epoch);
     if (!rc) nodus_list_set(out, i, m);
   }

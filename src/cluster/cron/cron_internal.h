@@ -25,12 +25,25 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "cluster/cron/expr.h"
 #include "nodus/cron.h"
 #include "nodus/dsup.h"
 
 #define CRON_NONE INT64_MIN /* no tick yet */
+
+/* A tick as a term: its unix ms, or undefined for none. */
+static inline nodus_term cron_tick_term(int64_t tick) {
+  return tick == CRON_NONE ? nodus_atom_term(NODUS_ATOM_UNDEFINED) : nodus_int(tick);
+}
+
+/* The wall clock, unix ns: ticks are wall-clock instants. */
+static inline int64_t cron_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* A copy to hand to a builder (~t); NODUS_T_NONE when out of memory,
  * which makes the build fail. */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cluster/cron/cron_internal.h"
 #include "nodus/error.h"
@@ -51,13 +50,7 @@ typedef struct owner {
   uint64_t run_ids;
 } owner;
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t now_ms(void) { return now_ns() / 1000000; }
+static int64_t now_ms(void) { return cron_now_ns() / 1000000; }
 
 static void say(owner *o, int level, const char *fmt, int64_t tick, const char *why) {
   nodus_log(o->c->node, level, "cron", "job %s tick %" PRId64 " epoch %" PRIu64 ": %s %s",
@@ -154,7 +147,7 @@ static void publish(owner *o, int64_t next) {
  * before its time). */
 static void arm(nodus_proc *self, owner *o, int64_t tick) {
   nodus_term msg;
-  int64_t delay = (tick * 1000000 - now_ns() + 999999) / 1000000;
+  int64_t delay = (tick * 1000000 - cron_now_ns() + 999999) / 1000000;
   publish(o, tick);
   if (!nodus_build(&msg, "{cron_tick, ~i}", tick))
     nodus_send_after(self, delay > 0 ? (unsigned)delay : 0, nodus_self(self), msg, NULL);
@@ -347,7 +340,7 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
   } else if (!nodus_match(msg, "{cron_round_timeout, ~t}", &ref)) {
     on_timeout(self, o, ref);
   } else if (!nodus_match(msg, "{cron_tick, ~i}", &tick)) {
-    if (o->ready && now_ns() < tick * 1000000) {
+    if (o->ready && cron_now_ns() < tick * 1000000) {
       arm(self, o, tick); /* early: the timer's clock lags the wall clock */
     } else if (o->ready) {
       fire(self, o, tick);

@@ -24,10 +24,6 @@ static void reply(nodus_proc *self, const nodus_term *to, nodus_term msg) {
   nodus_send_from(self, to, msg);
 }
 
-static nodus_term tick_term(int64_t tick) {
-  return tick == CRON_NONE ? nodus_atom_term(NODUS_ATOM_UNDEFINED) : nodus_int(tick);
-}
-
 /* A claim or a done counts only from the owner whose read this member
  * answered last: "stale" for an older one (a newer owner has read), and
  * "unread" for a newer one this member has not answered (it was away,
@@ -58,7 +54,7 @@ static void on_message(nodus_proc *self, const nodus_term *msg) {
     int64_t claimed = j->claimed, done = j->done;
     pthread_mutex_unlock(&c->lock);
     if (!nodus_build(&out, "{cron_read_reply, ~t, ~A, ~a, ~t, ~t}", cron_copy(ref), self_node,
-                     ok ? "ok" : "stale", tick_term(claimed), tick_term(done)))
+                     ok ? "ok" : "stale", cron_tick_term(claimed), cron_tick_term(done)))
       reply(self, to, out);
   } else if (!nodus_match(msg, "{cron_claim, ~t, ~t, ~b, ~i, ~i}", &to, &ref, &name, &len,
                           &epoch, &tick)) {
