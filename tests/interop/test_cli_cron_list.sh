@@ -4,7 +4,8 @@
 # over rpc from the CLI's hidden node: exit 0, a header line for the
 # scheduler and the job's line (schedule, zone, next and last tick as
 # YYYY-MM-DDTHH:MM:SS(.mmm)+00:00, the node itself as owner, a numeric
-# epoch); `nodus rpc NODE nodus cron_jobs '[]'` gives the map; a node
+# epoch); `nodus rpc NODE nodus cron_jobs '[]'` gives the map, and so does
+# rpc:call(C, nodus, cron_jobs, []) from a real erl node; a node
 # that runs no scheduler and a node that is not there exit 1 with a
 # message; the cron_node leaves on SIGTERM with 0.
 # Usage: bash test_cli_cron_list.sh BUILD_DIR
@@ -78,6 +79,23 @@ check "rpc: the job's map" 'grep -q "name => <<\"tick\">>" <<<"$out" &&
   grep -q "schedule => <<\"@every 200ms\">>" <<<"$out" &&
   grep -q "tz => <<\"UTC\">>" <<<"$out" && grep -qF "$owner" <<<"$out" &&
   grep -Eq "next => [0-9]+" <<<"$out" && grep -Eq "epoch => [0-9]+" <<<"$out"'
+
+# The same from a real erl node: rpc:call(C, nodus, cron_jobs, []).
+if command -v erl >/dev/null 2>&1; then
+  out=$(ERL_EPMD_PORT=$port timeout 30 erl -noshell -name "cronerl$$@127.0.0.1" -setcookie cronc \
+    -eval "R = rpc:call('$NODE', nodus, cron_jobs, []),
+           Ok = case R of
+                  [#{mode := availability, name := <<\"cron\">>,
+                     jobs := [#{name := <<\"tick\">>, owner := O, epoch := E}]}]
+                    when O =:= '$NODE', is_integer(E) -> yes;
+                  _ -> R
+                end,
+           io:format(\"~p~n\", [Ok]), halt()." 2>&1)
+  check "erl: rpc:call(C, nodus, cron_jobs, []) gives the scheduler and its job" '[ "$out" = yes ]'
+  [ "$out" = yes ] || echo "    erl said: $out" >&2
+elif [ "${NODUS_REQUIRE_ALL:-0}" = 1 ]; then
+  bad "erl not installed (NODUS_REQUIRE_ALL=1)"
+fi
 
 # A node without a scheduler: exit 1, said so.
 NONE=cronn$$@127.0.0.1
