@@ -8,7 +8,8 @@
 #     scheduled times are whole seconds, each arrives once, in order;
 #   - the integer it returns is what the C side prints as deleted=;
 #   - kill -9 of the scheduling C node: the other one goes on calling it,
-#     with a higher epoch, and still no tick twice.
+#     with a higher epoch, and still no tick twice;
+#   - the C nodes answer Elixir's :rpc (nodus:cron_jobs/0) and :erpc.
 # Usage: bash test_cron_elixir.sh BUILD_DIR
 source "$(dirname "$0")/dist_lib.sh" "$1"
 if ! command -v elixir >/dev/null 2>&1; then
@@ -54,6 +55,11 @@ t.("with the job and attempt 1", Enum.all?(first, fn {j, _, _, a} -> j == "clean
 t.("scheduled times are whole seconds, once each, in order",
    Enum.all?(first, fn {_, s, _, _} -> rem(s, 1000) == 0 end) and
    Enum.map(first, &elem(&1, 1)) == Enum.uniq(Enum.sort(Enum.map(first, &elem(&1, 1)))))
+# cron_cleaner (static libnodus) answers rpc and erpc like any node.
+a = String.to_atom(System.get_env("CC_A"))
+t.("rpc to a cron_cleaner: nodus:cron_jobs/0 shows the job",
+   match?([%{name: "cron_cleaner", jobs: [%{name: "cleanup"}]}], :rpc.call(a, :nodus, :cron_jobs, [])))
+t.("erpc to a cron_cleaner: nodus:nodes/0", is_list(:erpc.call(a, :nodus, :nodes, [])))
 IO.puts("epoch #{elem(List.last(first), 2)}")
 receive do :killed -> :ok after 20000 -> :ok end
 later = collect.(collect, [], System.monotonic_time(:millisecond) + 6000)
